@@ -1,0 +1,44 @@
+//! Errors raised by the store.
+
+/// What went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot create working directory {path}: {source}")]
+    WorkingDir { path: String, source: std::io::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("a project named {0:?} already exists")]
+    ProjectExists(String),
+}
+
+impl StoreError {
+    /// True when retrying the same statement later may succeed (connection loss, pool exhaustion, lock).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(err) => match err {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's serialization, deadlock and
+                    // connection-class errors.
+                    matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")
+                        || code.starts_with("08")
+                        || code.starts_with("57P")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Result type of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

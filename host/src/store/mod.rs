@@ -1,0 +1,234 @@
+//! Storage: SQLite (embedded, default) or PostgreSQL through sqlx, with migrations at start.
+//!
+//! Every SQL statement Ember runs lives under this module; callers get typed rows.
+
+mod error;
+mod projects;
+mod reads;
+mod rows;
+mod sql;
+mod write;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::FromRow;
+
+pub use error::{Result, StoreError};
+pub use projects::ProjectRow;
+pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
+pub use rows::{SessionRow, SpanRow, TraceRow};
+pub use sql::{Dialect, Param, Sql};
+pub use write::WriteOutcome;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time, so writes get a pool of one and reads their own.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pools: Pools,
+    /// Project name → id, so that the writer resolves a batch's project without a query.
+    project_ids: Arc<Mutex<HashMap<Arc<str>, i64>>>,
+}
+
+impl Store {
+    /// Connects to `url` (or a SQLite file in `working_dir` when `url` is `None`) and applies migrations.
+    pub async fn connect(url: Option<&str>, working_dir: &Path) -> Result<Self> {
+        let url = match url {
+            Some(url) => url.to_owned(),
+            None => {
+                std::fs::create_dir_all(working_dir).map_err(|source| StoreError::WorkingDir {
+                    path: working_dir.display().to_string(),
+                    source,
+                })?;
+                format!("sqlite://{}", working_dir.join("ember.db").display())
+            }
+        };
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(&url).await?
+        } else if url.starts_with("sqlite:") {
+            Self::connect_sqlite(&url).await?
+        } else {
+            return Err(StoreError::UnsupportedUrl(url));
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode is durable against process crashes, which is what an
+            // acknowledged span needs; only an OS crash can lose the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(Self::with_pools(Pools::Sqlite { read, write }))
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self::with_pools(Pools::Postgres(pool)))
+    }
+
+    fn with_pools(pools: Pools) -> Self {
+        Self { pools, project_ids: Arc::default() }
+    }
+
+    fn cached_project_id(&self, name: &str) -> Option<i64> {
+        let cache = self.project_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(name).copied()
+    }
+
+    fn cache_project_id(&self, name: Arc<str>, id: i64) {
+        let mut cache = self.project_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(name, id);
+    }
+
+    /// Forgets cached project ids, after a project is renamed or deleted.
+    fn forget_project_ids(&self) {
+        let mut cache = self.project_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.clear();
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The dialect queries must be rendered in.
+    pub fn dialect(&self) -> Dialect {
+        match self.pools {
+            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Starts a query in this store's dialect.
+    pub fn sql<'a>(&self) -> Sql<'a> {
+        Sql::new(self.dialect())
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        let sql = self.sql();
+        self.execute_read(&sql.into_select1()).await.is_ok()
+    }
+
+    /// Closes every connection, waiting for in-flight statements.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    async fn fetch_all<'a, T>(&self, sql: &Sql<'a>) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let rows = match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                let args = sql.arguments::<sqlx::Sqlite>()?;
+                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(read).await?
+            }
+            Pools::Postgres(pool) => {
+                let args = sql.arguments::<sqlx::Postgres>()?;
+                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(pool).await?
+            }
+        };
+        Ok(rows)
+    }
+
+    async fn fetch_optional<'a, T>(&self, sql: &Sql<'a>) -> Result<Option<T>>
+    where
+        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(self.fetch_all(sql).await?.into_iter().next())
+    }
+
+    async fn execute_read(&self, sql: &Sql<'_>) -> Result<u64> {
+        self.execute_on(sql, false).await
+    }
+
+    /// Runs a data-changing statement; on SQLite it goes through the single writer connection.
+    async fn execute(&self, sql: &Sql<'_>) -> Result<u64> {
+        self.execute_on(sql, true).await
+    }
+
+    async fn execute_on(&self, sql: &Sql<'_>, write: bool) -> Result<u64> {
+        let affected = match &self.pools {
+            Pools::Sqlite { read, write: writer } => {
+                let pool = if write { writer } else { read };
+                let args = sql.arguments::<sqlx::Sqlite>()?;
+                sqlx::query_with(sql.text(), args).execute(pool).await?.rows_affected()
+            }
+            Pools::Postgres(pool) => {
+                let args = sql.arguments::<sqlx::Postgres>()?;
+                sqlx::query_with(sql.text(), args).execute(pool).await?.rows_affected()
+            }
+        };
+        Ok(affected)
+    }
+}
+
+impl Store {
+    /// Runs data-changing statements in one transaction; returns each one's affected row count.
+    async fn execute_in_transaction(&self, statements: &[Sql<'_>]) -> Result<Vec<u64>> {
+        let mut affected = Vec::with_capacity(statements.len());
+        match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                let mut tx = write.begin().await?;
+                for sql in statements {
+                    let args = sql.arguments::<sqlx::Sqlite>()?;
+                    affected.push(sqlx::query_with(sql.text(), args).execute(&mut *tx).await?.rows_affected());
+                }
+                tx.commit().await?;
+            }
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for sql in statements {
+                    let args = sql.arguments::<sqlx::Postgres>()?;
+                    affected.push(sqlx::query_with(sql.text(), args).execute(&mut *tx).await?.rows_affected());
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(affected)
+    }
+}
+
+impl<'a> Sql<'a> {
+    fn into_select1(mut self) -> Self {
+        self.push("SELECT 1");
+        self
+    }
+}

@@ -1,0 +1,258 @@
+//! The batch write: one transaction that upserts sessions and traces and inserts spans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::sql::{Dialect, Param, Sql};
+use super::{Pools, Result, Store};
+use crate::model::SpanRecord;
+
+/// Rows per multi-row INSERT. 23 columns × 400 rows stays well under both SQLite's (32,766)
+/// and PostgreSQL's (65,535) bind-parameter limits while amortising statement overhead.
+const SPAN_ROWS_PER_STATEMENT: usize = 400;
+const AGGREGATE_ROWS_PER_STATEMENT: usize = 1000;
+
+/// What a batch write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Spans stored by this batch.
+    pub inserted: u64,
+    /// Spans whose span id was already stored (or repeated in the batch) and were ignored.
+    pub duplicates: u64,
+}
+
+/// Runs one statement inside a transaction of backend `$db`.
+macro_rules! exec {
+    ($tx:expr, $db:ty, $sql:expr) => {{
+        let sql = $sql;
+        let args = sql.arguments::<$db>()?;
+        sqlx::query_with(sql.text(), args).execute(&mut *$tx).await?.rows_affected()
+    }};
+}
+
+/// Runs the whole batch in a transaction of backend `$db` on `$pool`.
+macro_rules! write_batch_on {
+    ($store:expr, $pool:expr, $db:ty, $spans:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let mut project_ids = HashMap::new();
+        for name in distinct_projects($spans) {
+            let id = match $store.cached_project_id(&name) {
+                Some(id) => id,
+                None => {
+                    exec!(tx, $db, &insert_project_sql($store.dialect(), &name));
+                    let select = select_project_id_sql($store.dialect(), &name);
+                    let args = select.arguments::<$db>()?;
+                    let id: i64 = sqlx::query_scalar_with(select.text(), args).fetch_one(&mut *tx).await?;
+                    $store.cache_project_id(name.clone(), id);
+                    id
+                }
+            };
+            project_ids.insert(name, id);
+        }
+        let plan = BatchPlan::new($spans, &project_ids);
+        let mut inserted = 0;
+        for sql in plan.statements($store.dialect()) {
+            let affected = exec!(tx, $db, &sql.sql);
+            if sql.counts_spans {
+                inserted += affected;
+            }
+        }
+        tx.commit().await?;
+        WriteOutcome { inserted, duplicates: $spans.len() as u64 - inserted }
+    }};
+}
+
+impl Store {
+    /// Stores a batch in one transaction. Spans whose id is already stored are skipped, not errors.
+    pub async fn write_batch(&self, spans: &[SpanRecord]) -> Result<WriteOutcome> {
+        let outcome = match &self.pools {
+            Pools::Sqlite { write, .. } => write_batch_on!(self, write, sqlx::Sqlite, spans),
+            Pools::Postgres(pool) => write_batch_on!(self, pool, sqlx::Postgres, spans),
+        };
+        Ok(outcome)
+    }
+}
+
+fn distinct_projects(spans: &[SpanRecord]) -> Vec<Arc<str>> {
+    let mut names: Vec<Arc<str>> = Vec::new();
+    for span in spans {
+        if !names.iter().any(|n| **n == *span.project) {
+            names.push(span.project.clone());
+        }
+    }
+    names
+}
+
+fn insert_project_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
+    let now = now_ns();
+    let mut sql = Sql::new(dialect);
+    sql.push("INSERT INTO projects (name, created_ns, updated_ns) VALUES ")
+        .bind_list([Param::Str(name), Param::I64(now), Param::I64(now)])
+        .push(" ON CONFLICT (name) DO NOTHING");
+    sql
+}
+
+fn select_project_id_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
+    let mut sql = Sql::new(dialect);
+    sql.push("SELECT id FROM projects WHERE name = ").bind(Param::Str(name));
+    sql
+}
+
+/// Current time in Unix nanoseconds.
+pub(crate) fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+struct PlannedSql<'a> {
+    sql: Sql<'a>,
+    counts_spans: bool,
+}
+
+#[derive(Debug)]
+struct Extent<'a> {
+    project_id: i64,
+    session_id: Option<&'a str>,
+    start_ns: i64,
+    end_ns: i64,
+}
+
+impl Extent<'_> {
+    fn widen(&mut self, start_ns: i64, end_ns: i64) {
+        self.start_ns = self.start_ns.min(start_ns);
+        self.end_ns = self.end_ns.max(end_ns);
+    }
+}
+
+/// The statements of one batch: spans deduplicated, traces and sessions aggregated.
+struct BatchPlan<'a> {
+    spans: Vec<(&'a SpanRecord, i64)>,
+    traces: Vec<(&'a str, Extent<'a>)>,
+    sessions: Vec<(&'a str, Extent<'a>)>,
+}
+
+impl<'a> BatchPlan<'a> {
+    fn new(spans: &'a [SpanRecord], project_ids: &HashMap<Arc<str>, i64>) -> Self {
+        let mut seen = std::collections::HashSet::with_capacity(spans.len());
+        let mut unique = Vec::with_capacity(spans.len());
+        let mut traces: HashMap<&str, Extent> = HashMap::new();
+        let mut sessions: HashMap<&str, Extent> = HashMap::new();
+        for span in spans {
+            let Some(&project_id) = project_ids.get(&span.project) else {
+                continue;
+            };
+            if !seen.insert(span.span_id.as_str()) {
+                continue;
+            }
+            unique.push((span, project_id));
+            let session_id = span.session_id.as_deref();
+            traces
+                .entry(span.trace_id.as_str())
+                .and_modify(|t| {
+                    t.widen(span.start_ns, span.end_ns);
+                    t.session_id = t.session_id.or(session_id);
+                })
+                .or_insert(Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns });
+            if let Some(session) = session_id {
+                sessions
+                    .entry(session)
+                    .and_modify(|s| s.widen(span.start_ns, span.end_ns))
+                    .or_insert(Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns });
+            }
+        }
+        // Sorted keys give concurrent writers (PostgreSQL replicas) one lock order.
+        let mut traces: Vec<_> = traces.into_iter().collect();
+        traces.sort_unstable_by_key(|(id, _)| *id);
+        let mut sessions: Vec<_> = sessions.into_iter().collect();
+        sessions.sort_unstable_by_key(|(id, _)| *id);
+        Self { spans: unique, traces, sessions }
+    }
+
+    fn statements(&self, dialect: Dialect) -> Vec<PlannedSql<'a>> {
+        let (least, greatest) = match dialect {
+            Dialect::Sqlite => ("min", "max"),
+            Dialect::Postgres => ("LEAST", "GREATEST"),
+        };
+        let mut out = Vec::new();
+        for chunk in self.sessions.chunks(AGGREGATE_ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(dialect);
+            sql.push("INSERT INTO sessions (session_id, project_id, start_ns, end_ns) VALUES ");
+            for (i, (id, e)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list([Param::Str(id), Param::I64(e.project_id), Param::I64(e.start_ns), Param::I64(e.end_ns)]);
+            }
+            sql.push(&format!(
+                " ON CONFLICT (session_id) DO UPDATE SET start_ns = {least}(sessions.start_ns, excluded.start_ns), \
+                 end_ns = {greatest}(sessions.end_ns, excluded.end_ns)"
+            ));
+            out.push(PlannedSql { sql, counts_spans: false });
+        }
+        for chunk in self.traces.chunks(AGGREGATE_ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(dialect);
+            sql.push("INSERT INTO traces (trace_id, project_id, session_id, start_ns, end_ns) VALUES ");
+            for (i, (id, e)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list([
+                    Param::Str(id),
+                    Param::I64(e.project_id),
+                    Param::OptStr(e.session_id),
+                    Param::I64(e.start_ns),
+                    Param::I64(e.end_ns),
+                ]);
+            }
+            sql.push(&format!(
+                " ON CONFLICT (trace_id) DO UPDATE SET start_ns = {least}(traces.start_ns, excluded.start_ns), \
+                 end_ns = {greatest}(traces.end_ns, excluded.end_ns), \
+                 session_id = COALESCE(traces.session_id, excluded.session_id)"
+            ));
+            out.push(PlannedSql { sql, counts_spans: false });
+        }
+        for chunk in self.spans.chunks(SPAN_ROWS_PER_STATEMENT) {
+            out.push(PlannedSql { sql: insert_spans_sql(dialect, chunk), counts_spans: true });
+        }
+        out
+    }
+}
+
+fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64)]) -> Sql<'a> {
+    let mut sql = Sql::new(dialect);
+    sql.push(
+        "INSERT INTO spans (project_id, trace_id, span_id, parent_id, name, span_kind, status_code, \
+         status_message, start_ns, end_ns, latency_ms, model_name, token_prompt, token_completion, \
+         token_total, input_value, input_mime_type, output_value, output_mime_type, session_id, \
+         attributes, events) VALUES ",
+    );
+    for (i, (span, project_id)) in chunk.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for param in [
+            Param::I64(*project_id),
+            Param::Str(&span.trace_id),
+            Param::Str(&span.span_id),
+            Param::OptStr(span.parent_id.as_deref()),
+            Param::Str(&span.name),
+            Param::Str(&span.span_kind),
+            Param::Str(span.status_code),
+            Param::Str(&span.status_message),
+            Param::I64(span.start_ns),
+            Param::I64(span.end_ns),
+            Param::F64(span.latency_ms()),
+            Param::OptStr(span.model_name.as_deref()),
+            Param::OptI64(span.token_prompt),
+            Param::OptI64(span.token_completion),
+            Param::OptI64(span.token_total),
+            Param::OptStr(span.input_value.as_deref()),
+            Param::OptStr(span.input_mime_type.as_deref()),
+            Param::OptStr(span.output_value.as_deref()),
+            Param::OptStr(span.output_mime_type.as_deref()),
+            Param::OptStr(span.session_id.as_deref()),
+        ] {
+            sql.bind(param).push(", ");
+        }
+        sql.bind_json(&span.attributes).push(", ").bind_json(&span.events).push(")");
+    }
+    sql.push(" ON CONFLICT (span_id) DO NOTHING");
+    sql
+}
