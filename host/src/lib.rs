@@ -1,4 +1,18 @@
+//! Ember's server: OTLP ingestion, storage, and the Phoenix-compatible REST API.
+//!
+//! A span travels `ingest` (decode, OpenInference mapping) → `queue` (bounded, acknowledges) →
+//! `writer` (one transaction per batch) → `store` (SQLite or PostgreSQL) → `api` (REST reads).
+
+pub mod api;
 pub mod attributes;
-pub mod ingest { pub mod openinference; pub mod otlp; }
+pub mod config;
+pub mod ingest;
+pub mod metrics;
 pub mod model;
+pub mod queue;
+pub mod server;
 pub mod store;
+pub mod writer;
+
+pub use config::ServeConfig;
+pub use server::{run, Server};

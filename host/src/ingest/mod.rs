@@ -5,4 +5,103 @@ pub mod http;
 pub mod openinference;
 pub mod otlp;
 
-pub use otlp::{Decoded, DecodeError, DEFAULT_PROJECT};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+
+pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
+
+use crate::metrics::Metrics;
+use crate::queue::{QueueError, SpanQueue};
+
+/// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
+/// the async workers that serve other requests.
+const INLINE_DECODE_LIMIT: usize = 256 * 1024;
+
+/// What both transports share: decoding, the queue, and the ingest metrics.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    queue: SpanQueue,
+    metrics: Arc<Metrics>,
+    /// Largest accepted request body, after decompression.
+    pub max_body_bytes: usize,
+}
+
+/// The wire encoding of an export request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+/// Why a whole request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("decoder task failed")]
+    Internal,
+}
+
+impl Ingestor {
+    pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
+        Self { queue, metrics, max_body_bytes }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Decodes one request body and queues its valid spans; the reply lists rejected spans.
+    pub async fn export(
+        &self,
+        body: Bytes,
+        encoding: Encoding,
+        header_project: Option<String>,
+        transport: &'static str,
+    ) -> Result<ExportTraceServiceResponse, IngestError> {
+        let large = body.len() > INLINE_DECODE_LIMIT;
+        let decode = move || match encoding {
+            Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),
+            Encoding::Json => otlp::decode_json(&body, header_project.as_deref()),
+        };
+        let decoded = if large {
+            tokio::task::spawn_blocking(decode).await.map_err(|_| IngestError::Internal)?
+        } else {
+            decode()
+        };
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                self.metrics.requests_rejected.get_or_create(&vec![("reason", "malformed")]).inc();
+                return Err(err.into());
+            }
+        };
+        self.accept(decoded, transport)
+    }
+
+    fn accept(&self, decoded: Decoded, transport: &'static str) -> Result<ExportTraceServiceResponse, IngestError> {
+        let accepted = decoded.spans.len() as u64;
+        let partial_success = (decoded.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: decoded.rejected,
+            error_message: decoded.error_message(),
+        });
+        if let Err(err) = self.queue.push(decoded.spans) {
+            let reason = match err {
+                QueueError::Full => "queue_full",
+                QueueError::Closed => "shutting_down",
+            };
+            self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+            return Err(err.into());
+        }
+        self.metrics.spans_accepted.get_or_create(&vec![("transport", transport)]).inc_by(accepted);
+        if let Some(partial) = &partial_success {
+            self.metrics.spans_rejected.get_or_create(&vec![("transport", transport)]).inc_by(partial.rejected_spans as u64);
+            tracing::debug!(rejected = partial.rejected_spans, message = %partial.error_message, "spans rejected");
+        }
+        Ok(ExportTraceServiceResponse { partial_success })
+    }
+}

@@ -65,6 +65,15 @@ macro_rules! write_batch_on {
 impl Store {
     /// Stores a batch in one transaction. Spans whose id is already stored are skipped, not errors.
     pub async fn write_batch(&self, spans: &[SpanRecord]) -> Result<WriteOutcome> {
+        let result = self.write_batch_once(spans).await;
+        if result.is_err() {
+            // A project deleted since it was cached would fail every retry; look names up afresh.
+            self.forget_project_ids();
+        }
+        result
+    }
+
+    async fn write_batch_once(&self, spans: &[SpanRecord]) -> Result<WriteOutcome> {
         let outcome = match &self.pools {
             Pools::Sqlite { write, .. } => write_batch_on!(self, write, sqlx::Sqlite, spans),
             Pools::Postgres(pool) => write_batch_on!(self, pool, sqlx::Postgres, spans),

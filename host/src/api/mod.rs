@@ -1,0 +1,68 @@
+//! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, health and metrics, on one axum router.
+
+mod error;
+mod ids;
+mod params;
+mod projects;
+mod sessions;
+mod spans;
+mod system;
+mod traces;
+mod views;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use ids::{global_id, iso_time, parse_global_id};
+
+use crate::ingest::Ingestor;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub ingestor: Ingestor,
+    pub metrics: Arc<Metrics>,
+    /// Cleared when shutdown begins, so that `/readyz` turns load balancers away first.
+    pub accepting: Arc<AtomicBool>,
+}
+
+impl FromRef<AppState> for Ingestor {
+    fn from_ref(state: &AppState) -> Self {
+        state.ingestor.clone()
+    }
+}
+
+/// Phoenix version reported to its clients, which enable features by it.
+pub const PHOENIX_COMPAT_VERSION: &str = "20.26.1";
+
+/// Builds the router with every route.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.ingestor.max_body_bytes;
+    Router::new()
+        .route("/v1/traces", post(crate::ingest::http::export_traces))
+        .route("/v1/projects", get(projects::list).post(projects::create))
+        .route("/v1/projects/{project}", get(projects::get_one).put(projects::update).delete(projects::remove))
+        .route("/v1/projects/{project}/spans", get(spans::list))
+        .route("/v1/projects/{project}/traces", get(traces::list))
+        .route("/v1/projects/{project}/sessions", get(sessions::list))
+        .route("/v1/sessions/{session}", get(sessions::get_one))
+        .route("/v1/spans/{span}", delete(spans::remove))
+        .route("/v1/traces/{trace}", get(traces::tree).delete(traces::remove))
+        .route("/arize_phoenix_version", get(system::version))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .fallback(system::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,99 @@
+//! `/v1/projects`: list, create, read, update, delete.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::ids::{global_id, parse_global_id};
+use super::params::Params;
+use super::AppState;
+use crate::ingest::DEFAULT_PROJECT;
+use crate::store::{ProjectRow, Store};
+
+fn view(row: &ProjectRow) -> Value {
+    json!({ "id": global_id("Project", row.id), "name": row.name, "description": row.description })
+}
+
+/// Resolves a project identifier: a Project GlobalID first, else a name.
+pub async fn resolve(store: &Store, identifier: &str) -> ApiResult<ProjectRow> {
+    if let Some(id) = parse_global_id("Project", identifier) {
+        if let Some(row) = store.project_by_id(id).await? {
+            return Ok(row);
+        }
+        return Err(ApiError::not_found(format!("Project with ID {identifier} not found")));
+    }
+    store
+        .project_by_name(identifier)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Project with name {identifier} not found")))
+}
+
+pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(i64::MAX - 1)?;
+    let cursor = match params.get("cursor") {
+        Some(c) => Some(parse_global_id("Project", c).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {c}")))?),
+        None => None,
+    };
+    let mut rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
+    let next = (rows.len() as i64 > limit).then(|| rows.pop()).flatten();
+    Ok(Json(json!({
+        "data": rows.iter().map(view).collect::<Vec<_>>(),
+        "next_cursor": next.map(|r| global_id("Project", r.id)),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateProject {
+    name: String,
+    description: Option<String>,
+}
+
+pub async fn create(State(state): State<AppState>, body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.contains(['/', '?', '#']) {
+        return Err(ApiError::invalid("project name must be non-empty and contain no '/', '?' or '#'"));
+    }
+    let row = state.store.create_project(name, body.description.as_deref()).await?;
+    Ok(Json(json!({ "data": view(&row) })))
+}
+
+pub async fn get_one(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<Json<Value>> {
+    let row = resolve(&state.store, &project).await?;
+    Ok(Json(json!({ "data": view(&row) })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateProject {
+    description: Option<String>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    body: Result<Json<UpdateProject>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let row = resolve(&state.store, &project).await?;
+    let row = state
+        .store
+        .update_project(row.id, body.description.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Project {project} not found")))?;
+    Ok(Json(json!({ "data": view(&row) })))
+}
+
+pub async fn remove(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<StatusCode> {
+    let row = resolve(&state.store, &project).await?;
+    if row.name == DEFAULT_PROJECT {
+        return Err(ApiError::forbidden("The default project cannot be deleted"));
+    }
+    if !state.store.delete_project(row.id).await? {
+        return Err(ApiError::not_found(format!("Project {project} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

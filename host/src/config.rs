@@ -1,0 +1,50 @@
+//! `ember serve` settings: every flag is also an environment variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// How the server listens, stores and buffers.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address both listeners bind to.
+    #[arg(long, env = "EMBER_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// HTTP port: REST API, OTLP/HTTP, health and metrics (0 picks a free port).
+    #[arg(long, env = "EMBER_PORT", default_value_t = 6006)]
+    pub port: u16,
+    /// OTLP/gRPC port (0 picks a free port).
+    #[arg(long, env = "EMBER_GRPC_PORT", default_value_t = 4317)]
+    pub grpc_port: u16,
+    /// Directory for the SQLite database and plugin caches [default: ~/.ember].
+    #[arg(long, env = "EMBER_WORKING_DIR")]
+    pub working_dir: Option<PathBuf>,
+    /// `sqlite:…` or `postgres://…` [default: SQLite file in the working directory].
+    #[arg(long, env = "EMBER_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Largest accepted OTLP request, after decompression, in bytes.
+    #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Spans the ingest queue holds before exports get 503 / RESOURCE_EXHAUSTED. Sized so that a
+    /// full queue of 1–2 KB spans stays within tens of MiB while covering a second of peak load.
+    #[arg(long, env = "EMBER_QUEUE_CAPACITY", default_value_t = 50_000)]
+    pub queue_capacity: u32,
+    /// Most spans the writer commits in one transaction.
+    #[arg(long, env = "EMBER_BATCH_SPANS", default_value_t = 4_000)]
+    pub batch_spans: usize,
+    /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
+    #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl ServeConfig {
+    /// The working directory, with `~/.ember` as the default.
+    pub fn working_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.working_dir {
+            return dir.clone();
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        home.join(".ember")
+    }
+}

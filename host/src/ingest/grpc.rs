@@ -1,0 +1,138 @@
+//! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//!
+//! The service is written against tonic's server primitives rather than the generated server,
+//! so that the request reaches Ember as raw bytes and spans are decoded one by one (see `otlp`).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::{Code, Status};
+
+use super::{Encoding, IngestError, Ingestor};
+use crate::queue::QueueError;
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The OTLP trace service, ready to add to a tonic server.
+#[derive(Debug, Clone)]
+pub struct TraceService {
+    ingestor: Ingestor,
+}
+
+impl TraceService {
+    pub fn new(ingestor: Ingestor) -> Self {
+        Self { ingestor }
+    }
+}
+
+impl NamedService for TraceService {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<B> tower::Service<http::Request<B>> for TraceService
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() != EXPORT_PATH {
+            return Box::pin(async { Ok(Status::unimplemented("unknown method").into_http()) });
+        }
+        let max_message = self.ingestor.max_body_bytes;
+        let method = ExportMethod { ingestor: self.ingestor.clone() };
+        Box::pin(async move {
+            let mut grpc = Grpc::new(RawCodec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message);
+            Ok(grpc.unary(method, request).await)
+        })
+    }
+}
+
+struct ExportMethod {
+    ingestor: Ingestor,
+}
+
+impl UnaryService<Bytes> for ExportMethod {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Result<tonic::Response<ExportTraceServiceResponse>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let ingestor = self.ingestor.clone();
+        Box::pin(async move {
+            let project = request.metadata().get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = request.into_inner();
+            match ingestor.export(body, Encoding::Protobuf, project, "grpc").await {
+                Ok(reply) => Ok(tonic::Response::new(reply)),
+                Err(IngestError::Decode(err)) => Err(Status::invalid_argument(err.to_string())),
+                Err(IngestError::Queue(QueueError::Full)) => {
+                    Err(Status::new(Code::ResourceExhausted, "ingest queue is full; retry later"))
+                }
+                Err(IngestError::Queue(QueueError::Closed)) => Err(Status::unavailable("server is shutting down")),
+                Err(IngestError::Internal) => Err(Status::internal("decoder task failed")),
+            }
+        })
+    }
+}
+
+/// Hands the request message over as bytes and encodes replies with prost.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = Bytes;
+    type Encoder = ReplyEncoder;
+    type Decoder = BytesDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ReplyEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BytesDecoder
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplyEncoder;
+
+impl Encoder for ReplyEncoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst).map_err(|err| Status::internal(format!("cannot encode reply: {err}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct BytesDecoder;
+
+impl Decoder for BytesDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        let len = src.remaining();
+        Ok(Some(src.copy_to_bytes(len)))
+    }
+}

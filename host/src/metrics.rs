@@ -1,0 +1,95 @@
+//! Prometheus metrics served at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+/// Every metric Ember exports; cloned handles share the same values.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Spans accepted into the queue, by transport (`grpc`, `http`).
+    pub spans_accepted: Family<Labels, Counter>,
+    /// Spans refused one by one (bad ids, bad UTF-8), reported as OTLP partial success.
+    pub spans_rejected: Family<Labels, Counter>,
+    /// Whole requests refused, by reason (`queue_full`, `too_large`, `malformed`, `shutting_down`).
+    pub requests_rejected: Family<Labels, Counter>,
+    /// Spans waiting in the queue.
+    pub queue_depth: Gauge,
+    /// Spans the queue holds at most.
+    pub queue_capacity: Gauge,
+    /// Spans per committed batch.
+    pub batch_spans: Histogram,
+    /// Seconds per batch transaction.
+    pub batch_seconds: Histogram,
+    /// Spans stored.
+    pub spans_written: Counter,
+    /// Spans ignored because their span id was already stored.
+    pub spans_duplicate: Counter,
+    /// Batch writes that failed and were retried.
+    pub write_errors: Counter,
+    /// Spans the database refused even on their own (reported in the log with their ids).
+    pub spans_dropped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ember");
+        let spans_accepted = Family::<Labels, Counter>::default();
+        let spans_rejected = Family::<Labels, Counter>::default();
+        let requests_rejected = Family::<Labels, Counter>::default();
+        let queue_depth = Gauge::default();
+        let queue_capacity = Gauge::default();
+        let batch_spans = Histogram::new(exponential_buckets(1.0, 4.0, 9));
+        let batch_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let spans_written = Counter::default();
+        let spans_duplicate = Counter::default();
+        let write_errors = Counter::default();
+        let spans_dropped = Counter::default();
+        registry.register("ingest_spans_accepted", "Spans accepted into the ingest queue", spans_accepted.clone());
+        registry.register("ingest_spans_rejected", "Spans rejected one by one (OTLP partial success)", spans_rejected.clone());
+        registry.register("ingest_requests_rejected", "Export requests refused whole, by reason", requests_rejected.clone());
+        registry.register("ingest_queue_depth_spans", "Spans waiting in the ingest queue", queue_depth.clone());
+        registry.register("ingest_queue_capacity_spans", "Capacity of the ingest queue in spans", queue_capacity.clone());
+        registry.register("writer_batch_spans", "Spans per committed batch", batch_spans.clone());
+        registry.register("writer_batch_seconds", "Duration of one batch transaction", batch_seconds.clone());
+        registry.register("writer_spans_written", "Spans stored", spans_written.clone());
+        registry.register("writer_spans_duplicate", "Spans ignored because their id was already stored", spans_duplicate.clone());
+        registry.register("writer_errors", "Batch writes that failed and were retried", write_errors.clone());
+        registry.register("writer_spans_dropped", "Spans the database refused on their own", spans_dropped.clone());
+        Self {
+            registry,
+            spans_accepted,
+            spans_rejected,
+            requests_rejected,
+            queue_depth,
+            queue_capacity,
+            batch_spans,
+            batch_seconds,
+            spans_written,
+            spans_duplicate,
+            write_errors,
+            spans_dropped,
+        }
+    }
+
+    /// Renders the OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(err) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %err, "cannot encode metrics");
+        }
+        out
+    }
+}

@@ -1,0 +1,137 @@
+//! The bounded ingest queue between the transports and the batch writer.
+//!
+//! Capacity is counted in spans, not requests, so that memory stays bounded whatever the batch
+//! sizes. A span is acknowledged to its client only after `push` succeeded.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use crate::metrics::Metrics;
+use crate::model::SpanRecord;
+
+/// Why spans were not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("ingest queue is full")]
+    Full,
+    #[error("server is shutting down")]
+    Closed,
+}
+
+/// Spans waiting to be written, holding their share of the queue's capacity.
+#[derive(Debug)]
+pub struct QueuedBatch {
+    pub spans: Vec<SpanRecord>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The sending side, shared by every transport.
+#[derive(Debug, Clone)]
+pub struct SpanQueue {
+    tx: mpsc::UnboundedSender<QueuedBatch>,
+    permits: Arc<Semaphore>,
+    capacity: u32,
+    metrics: Arc<Metrics>,
+}
+
+/// The receiving side, owned by the writer.
+#[derive(Debug)]
+pub struct QueueReceiver {
+    pub(crate) rx: mpsc::UnboundedReceiver<QueuedBatch>,
+    permits: Arc<Semaphore>,
+    capacity: u32,
+    metrics: Arc<Metrics>,
+}
+
+/// Creates a queue holding at most `capacity` spans.
+pub fn span_queue(capacity: u32, metrics: Arc<Metrics>) -> (SpanQueue, QueueReceiver) {
+    let capacity = capacity.max(1);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let permits = Arc::new(Semaphore::new(capacity as usize));
+    metrics.queue_capacity.set(i64::from(capacity));
+    let queue = SpanQueue { tx, permits: permits.clone(), capacity, metrics: metrics.clone() };
+    (queue, QueueReceiver { rx, permits, capacity, metrics })
+}
+
+impl SpanQueue {
+    /// Queues `spans` whole, or refuses them whole when the queue lacks room.
+    pub fn push(&self, spans: Vec<SpanRecord>) -> Result<(), QueueError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        // A request larger than the whole queue takes all of it rather than never fitting.
+        let wanted = u32::try_from(spans.len()).unwrap_or(u32::MAX).min(self.capacity);
+        let permit = match self.permits.clone().try_acquire_many_owned(wanted) {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::NoPermits) => return Err(QueueError::Full),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(QueueError::Closed),
+        };
+        self.tx.send(QueuedBatch { spans, _permit: permit }).map_err(|_| QueueError::Closed)?;
+        self.metrics.queue_depth.set(i64::from(self.capacity) - self.permits.available_permits() as i64);
+        Ok(())
+    }
+
+    /// Refuses every later push; the writer then drains what is queued.
+    pub fn close(&self) {
+        self.permits.close();
+    }
+
+    /// Spans currently queued.
+    pub fn depth(&self) -> usize {
+        self.capacity as usize - self.permits.available_permits()
+    }
+}
+
+impl QueueReceiver {
+    /// Refreshes the depth gauge after batches were written and their permits released.
+    pub(crate) fn report_depth(&self) {
+        let depth = (self.capacity as usize).saturating_sub(self.permits.available_permits());
+        self.metrics.queue_depth.set(depth as i64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(n: usize) -> Vec<SpanRecord> {
+        (0..n)
+            .map(|i| SpanRecord {
+                project: "p".into(),
+                trace_id: format!("{i:032x}"),
+                span_id: format!("{i:016x}"),
+                parent_id: None,
+                name: String::new(),
+                span_kind: "UNKNOWN".into(),
+                status_code: "UNSET",
+                status_message: String::new(),
+                start_ns: 0,
+                end_ns: 0,
+                model_name: None,
+                token_prompt: None,
+                token_completion: None,
+                token_total: None,
+                input_value: None,
+                input_mime_type: None,
+                output_value: None,
+                output_mime_type: None,
+                session_id: None,
+                attributes: "{}".into(),
+                events: "[]".into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn full_queue_refuses_until_a_batch_is_written() {
+        let (queue, mut rx) = span_queue(10, Arc::new(Metrics::new()));
+        queue.push(spans(6)).expect("fits");
+        assert_eq!(queue.push(spans(5)), Err(QueueError::Full));
+        assert_eq!(queue.depth(), 6);
+        drop(rx.rx.recv().await.expect("batch queued"));
+        queue.push(spans(10)).expect("room again");
+        queue.close();
+        assert_eq!(queue.push(spans(1)), Err(QueueError::Closed));
+    }
+}

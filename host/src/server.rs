@@ -1,0 +1,154 @@
+//! Wires store, queue, writer and both listeners together, and shuts them down in order:
+//! stop accepting → finish in-flight requests → drain the queue into the database → exit.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::{self, AppState};
+use crate::config::ServeConfig;
+use crate::ingest::grpc::TraceService;
+use crate::ingest::Ingestor;
+use crate::metrics::Metrics;
+use crate::queue::span_queue;
+use crate::store::{Store, StoreError};
+use crate::writer::spawn_writer;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("http server failed: {0}")]
+    Http(std::io::Error),
+    #[error("grpc server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
+pub struct Server {
+    config: ServeConfig,
+    store: Store,
+    http: TcpListener,
+    grpc: TcpListener,
+}
+
+impl Server {
+    /// Connects to the database (applying migrations) and binds both ports.
+    pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
+        let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
+        let http = bind(SocketAddr::new(config.host, config.port)).await?;
+        let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
+        Ok(Self { config, store, http, grpc })
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.local_addr().ok()
+    }
+
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` completes, then drains every acknowledged span to the database.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let Self { config, store, http, grpc } = self;
+        let metrics = Arc::new(Metrics::new());
+        let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
+        let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans);
+        let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
+        let accepting = Arc::new(AtomicBool::new(true));
+        let state = AppState { store: store.clone(), ingestor: ingestor.clone(), metrics, accepting: accepting.clone() };
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let http_server = axum::serve(http, api::router(state)).with_graceful_shutdown(stopped());
+        let grpc_server = tonic::transport::Server::builder()
+            .add_service(TraceService::new(ingestor))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());
+        let http_task = tokio::spawn(async move { http_server.await.map_err(ServerError::Http) });
+        let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(ServerError::Grpc) });
+
+        shutdown.await;
+        tracing::info!("shutdown requested: refusing new work and finishing in-flight requests");
+        accepting.store(false, Ordering::Relaxed);
+        let _ = stop_tx.send(true);
+        let grace = Duration::from_secs(config.shutdown_grace_seconds);
+        let servers = async {
+            let http = http_task.await;
+            let grpc = grpc_task.await;
+            (http, grpc)
+        };
+        let result = match tokio::time::timeout(grace, servers).await {
+            Ok((http, grpc)) => flatten(http).and(flatten(grpc)),
+            Err(_) => {
+                tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time");
+                Ok(())
+            }
+        };
+        queue.close();
+        tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");
+        writer.drain_and_stop().await;
+        store.close().await;
+        tracing::info!("shutdown complete");
+        result
+    }
+}
+
+fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> Result<(), ServerError> {
+    match joined {
+        Ok(result) => result,
+        Err(err) => Err(ServerError::Http(std::io::Error::other(err.to_string()))),
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Binds, announces the bound addresses on stdout, and serves until SIGTERM/SIGINT.
+pub async fn run(config: ServeConfig) -> Result<(), ServerError> {
+    let server = Server::bind(config).await?;
+    let http = server.http_addr().map(|a| a.to_string()).unwrap_or_default();
+    let grpc = server.grpc_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(%http, %grpc, "ember listening");
+    // One machine-readable line, so that scripts and tests using port 0 learn the real ports.
+    println!("ember listening http={http} grpc={grpc}");
+    server.serve(shutdown_signal()).await
+}

@@ -1,0 +1,132 @@
+//! The batch writer: the one task that moves queued spans into the store.
+//!
+//! It gathers whatever is queued (up to a batch limit) into one transaction, so that batches grow
+//! under load and stay small when idle. A failed write is retried; the queue's capacity is only
+//! released after the spans are committed, which is what turns a full database into backpressure.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::metrics::Metrics;
+use crate::model::SpanRecord;
+use crate::queue::{QueueReceiver, QueuedBatch};
+use crate::store::Store;
+
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// Asks the writer to drain the queue and stop.
+#[derive(Debug)]
+pub struct WriterHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl WriterHandle {
+    /// Signals the writer, then waits until every queued span is committed.
+    pub async fn drain_and_stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "span writer task failed");
+        }
+    }
+}
+
+/// Starts the writer task, committing at most `max_batch_spans` spans per transaction.
+pub fn spawn_writer(store: Store, queue: QueueReceiver, metrics: Arc<Metrics>, max_batch_spans: usize) -> WriterHandle {
+    let (stop, stopped) = watch::channel(false);
+    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1) };
+    let task = tokio::spawn(writer.run(queue, stopped));
+    WriterHandle { stop, task }
+}
+
+struct Writer {
+    store: Store,
+    metrics: Arc<Metrics>,
+    max_batch_spans: usize,
+}
+
+impl Writer {
+    async fn run(self, mut queue: QueueReceiver, mut stopped: watch::Receiver<bool>) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                batch = queue.rx.recv() => batch,
+                _ = stopped.wait_for(|stop| *stop) => None,
+            };
+            let Some(first) = first else { break };
+            let batches = self.gather(first, &mut queue);
+            self.commit(batches).await;
+            queue.report_depth();
+        }
+        // Stopping: the transports no longer accept, so whatever is queued now is all there is.
+        queue.rx.close();
+        while let Ok(first) = queue.rx.try_recv() {
+            let batches = self.gather(first, &mut queue);
+            self.commit(batches).await;
+        }
+        queue.report_depth();
+        tracing::info!("span writer drained the queue");
+    }
+
+    fn gather(&self, first: QueuedBatch, queue: &mut QueueReceiver) -> Vec<QueuedBatch> {
+        let mut total = first.spans.len();
+        let mut batches = vec![first];
+        while total < self.max_batch_spans {
+            match queue.rx.try_recv() {
+                Ok(batch) => {
+                    total += batch.spans.len();
+                    batches.push(batch);
+                }
+                Err(_) => break,
+            }
+        }
+        batches
+    }
+
+    /// Commits the spans of `batches`, holding their queue permits until the data is durable.
+    async fn commit(&self, mut batches: Vec<QueuedBatch>) {
+        let spans: Vec<SpanRecord> = batches.iter_mut().flat_map(|b| std::mem::take(&mut b.spans)).collect();
+        let span = tracing::debug_span!("write_batch", spans = spans.len());
+        self.write_with_retry(&spans).instrument(span).await;
+        drop(batches);
+    }
+
+    async fn write_with_retry(&self, spans: &[SpanRecord]) {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let started = Instant::now();
+            match self.store.write_batch(spans).await {
+                Ok(outcome) => {
+                    self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
+                    self.metrics.batch_spans.observe(spans.len() as f64);
+                    self.metrics.spans_written.inc_by(outcome.inserted);
+                    self.metrics.spans_duplicate.inc_by(outcome.duplicates);
+                    return;
+                }
+                Err(err) if err.is_transient() => {
+                    self.metrics.write_errors.inc();
+                    tracing::warn!(error = %err, spans = spans.len(), retry_in_ms = delay.as_millis() as u64, "batch write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+                Err(err) => {
+                    self.metrics.write_errors.inc();
+                    tracing::error!(error = %err, spans = spans.len(), "batch write refused; writing its spans one by one");
+                    if spans.len() == 1 {
+                        self.metrics.spans_dropped.inc();
+                        tracing::error!(error = %err, trace_id = %spans[0].trace_id, span_id = %spans[0].span_id, "database refused span");
+                        return;
+                    }
+                    for span in spans {
+                        Box::pin(self.write_with_retry(std::slice::from_ref(span))).await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
