@@ -6,8 +6,15 @@
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use serde_json::{Map, Value};
 
-/// Attributes that OpenInference sends as JSON strings and that are stored parsed.
+/// Attributes that OpenInference sends as JSON strings and that are stored parsed, matched on
+/// the whole key or on its ending (`retrieval.documents.0.document.metadata`).
 const JSON_STRING_KEYS: [&str; 4] = ["metadata", "llm.prompt_template.variables", "tool.parameters", "document.metadata"];
+
+fn is_json_string_key(key: &str) -> bool {
+    JSON_STRING_KEYS.iter().any(|k| {
+        key.strip_suffix(k).is_some_and(|head| head.is_empty() || head.ends_with('.'))
+    })
+}
 
 /// Replaces NUL characters, which neither PostgreSQL text nor JSONB can store.
 pub fn clean_text(s: String) -> String {
@@ -51,7 +58,7 @@ pub fn nest(pairs: Vec<KeyValue>) -> Map<String, Value> {
         if value.is_null() {
             continue;
         }
-        if JSON_STRING_KEYS.iter().any(|k| key == *k || key.ends_with(&format!(".{k}"))) {
+        if is_json_string_key(&key) {
             value = parse_json_string(value);
         }
         insert_path(&mut root, &key, value);
@@ -137,6 +144,28 @@ pub fn get_path<'a>(root: &'a Map<String, Value>, key: &str) -> Option<&'a Value
         };
     }
     Some(node)
+}
+
+/// Removes the string at a dotted path and returns it, dropping parents it leaves empty.
+/// Values that live in their own columns are taken out so they are not stored twice.
+pub fn take_string(root: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match key.split_once('.') {
+        None => match root.get(key) {
+            Some(Value::String(_)) => match root.remove(key) {
+                Some(Value::String(text)) => Some(text),
+                _ => None,
+            },
+            _ => None,
+        },
+        Some((head, tail)) => {
+            let Some(Value::Object(child)) = root.get_mut(head) else { return None };
+            let taken = take_string(child, tail);
+            if child.is_empty() {
+                root.remove(head);
+            }
+            taken
+        }
+    }
 }
 
 /// Flattens a nested tree back to dotted keys, as Phoenix's REST API returns attributes:
@@ -227,6 +256,16 @@ mod tests {
         assert_eq!(flat["llm.input_messages.0.message.content"], json!("hi"));
         assert_eq!(flat["tag.tags"], json!(["x"]));
         assert_eq!(flat["metadata.user_id"], json!(7));
+    }
+
+    #[test]
+    fn take_string_removes_the_leaf_and_empty_parents() {
+        let mut tree = nest(vec![kv("input.value", s("q")), kv("output.value", s("a")), kv("output.mime_type", s("text/plain"))]);
+        assert_eq!(take_string(&mut tree, "input.value").as_deref(), Some("q"));
+        assert!(!tree.contains_key("input"));
+        assert_eq!(take_string(&mut tree, "output.value").as_deref(), Some("a"));
+        assert_eq!(tree["output"], json!({"mime_type": "text/plain"}));
+        assert_eq!(take_string(&mut tree, "missing.key"), None);
     }
 
     #[test]

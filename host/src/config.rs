@@ -26,9 +26,10 @@ pub struct ServeConfig {
     /// Largest accepted OTLP request, after decompression, in bytes.
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Spans the ingest queue holds before exports get 503 / RESOURCE_EXHAUSTED. Sized so that a
-    /// full queue of 1–2 KB spans stays within tens of MiB while covering a second of peak load.
-    #[arg(long, env = "EMBER_QUEUE_CAPACITY", default_value_t = 50_000)]
+    /// Spans the ingest queue holds (including the batch being written) before exports get 503 /
+    /// RESOURCE_EXHAUSTED. A full queue of 1–2 KB spans stays around 40 MiB while covering a few
+    /// hundred milliseconds of peak load.
+    #[arg(long, env = "EMBER_QUEUE_CAPACITY", default_value_t = 12_000)]
     pub queue_capacity: u32,
     /// Most spans the writer commits in one transaction.
     #[arg(long, env = "EMBER_BATCH_SPANS", default_value_t = 4_000)]

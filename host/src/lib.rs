@@ -12,6 +12,7 @@ pub mod model;
 pub mod queue;
 pub mod server;
 pub mod store;
+pub mod workload;
 pub mod writer;
 
 pub use config::ServeConfig;

@@ -30,7 +30,7 @@ pub struct SpanRecord {
     pub output_value: Option<String>,
     pub output_mime_type: Option<String>,
     pub session_id: Option<String>,
-    /// The full attribute map as nested JSON text.
+    /// The attribute map as nested JSON text, less `input.*`/`output.*` (kept in their columns).
     pub attributes: String,
     /// Span events as a JSON array text: `[{"name", "timestamp_ns", "attributes"}]`.
     pub events: String,

@@ -11,6 +11,16 @@ pub fn span(row: &SpanRow) -> Value {
     let nested: Map<String, Value> = serde_json::from_str(&row.attributes).unwrap_or_default();
     let mut attributes = flatten(&nested);
     attributes.remove("openinference.span.kind");
+    for (key, column) in [
+        ("input.value", &row.input_value),
+        ("input.mime_type", &row.input_mime_type),
+        ("output.value", &row.output_value),
+        ("output.mime_type", &row.output_mime_type),
+    ] {
+        if let Some(value) = column {
+            attributes.insert(key.to_owned(), Value::String(value.clone()));
+        }
+    }
     let events: Vec<Value> = serde_json::from_str::<Vec<Value>>(&row.events)
         .unwrap_or_default()
         .into_iter()

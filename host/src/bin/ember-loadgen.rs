@@ -1,1 +1,186 @@
-fn main(){}
+//! `ember-loadgen`: sends realistic OpenInference traces over OTLP/HTTP and reports end-to-end
+//! throughput (sent → committed and queryable) and the server's memory.
+//!
+//! By default it starts its own `ember serve` (the binary beside this one) on a fresh SQLite
+//! database; `--url` targets a running server instead.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use ember::workload::{TraceGenerator, SPANS_PER_TRACE};
+use prost::Message;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(Debug, Parser)]
+#[command(name = "ember-loadgen", about = "OTLP load generator for Ember")]
+struct Args {
+    /// Base URL of a running server; without it a server is started for the run.
+    #[arg(long)]
+    url: Option<String>,
+    /// Spans to send in total.
+    #[arg(long, default_value_t = 400_000)]
+    spans: usize,
+    /// Traces per export request (4 spans each).
+    #[arg(long, default_value_t = 128)]
+    traces_per_request: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Project the spans go to.
+    #[arg(long, default_value = "loadgen")]
+    project: String,
+    /// `database_url` for the started server (default: SQLite in a temporary directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Extra `KEY=VALUE` environment for the started server.
+    #[arg(long = "server-env")]
+    server_env: Vec<String>,
+}
+
+struct Spawned {
+    child: tokio::process::Child,
+    url: String,
+    _dir: PathBuf,
+}
+
+async fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
+    let exe = std::env::current_exe()?.with_file_name("ember");
+    let dir = std::env::temp_dir().join(format!("ember-loadgen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut command = tokio::process::Command::new(&exe);
+    command
+        .args(["serve", "--port", "0", "--grpc-port", "0"])
+        .env("EMBER_WORKING_DIR", &dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(url) = &args.database_url {
+        command.env("EMBER_DATABASE_URL", url);
+    }
+    for pair in &args.server_env {
+        let (key, value) = pair.split_once('=').context("--server-env takes KEY=VALUE")?;
+        command.env(key, value);
+    }
+    let mut child = command.spawn().with_context(|| format!("cannot start {}", exe.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??.context("server exited")?;
+    let http = line.split_whitespace().find_map(|w| w.strip_prefix("http=")).context("no http address")?;
+    Ok(Spawned { child, url: format!("http://{http}"), _dir: dir })
+}
+
+fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
+    let text = client.get(format!("{url}/metrics")).send().await?.text().await?;
+    let line = text.lines().find(|l| l.starts_with("ember_writer_spans_written_total")).context("no written counter")?;
+    Ok(line.split_whitespace().nth(1).context("no value")?.parse::<f64>()? as u64)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut spawned = match &args.url {
+        Some(_) => None,
+        None => Some(spawn_server(&args).await?),
+    };
+    let url = args.url.clone().or_else(|| spawned.as_ref().map(|s| s.url.clone())).context("no url")?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let baseline = written(&client, &url).await?;
+
+    let requests = args.spans.div_ceil(args.traces_per_request * SPANS_PER_TRACE);
+    let total_spans = (requests * args.traces_per_request * SPANS_PER_TRACE) as u64;
+    let next_request = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, url, project) = (client.clone(), url.clone(), args.project.clone());
+        let (next_request, retries) = (next_request.clone(), retries.clone());
+        let traces = args.traces_per_request;
+        senders.push(tokio::spawn(async move {
+            let mut generator = TraceGenerator::new();
+            while next_request.fetch_add(1, Ordering::Relaxed) < requests as u64 {
+                let body = generator.request(traces, &project).encode_to_vec();
+                loop {
+                    let response = client
+                        .post(format!("{url}/v1/traces"))
+                        .header("content-type", "application/x-protobuf")
+                        .body(body.clone())
+                        .send()
+                        .await?;
+                    match response.status().as_u16() {
+                        200 => break,
+                        503 => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        status => bail!("export failed with {status}: {}", response.text().await.unwrap_or_default()),
+                    }
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let mut peak_rss = 0;
+    let server_pid = spawned.as_ref().and_then(|s| s.child.id());
+    for sender in senders {
+        sender.await??;
+    }
+    let acknowledged = started.elapsed();
+    loop {
+        if let Some((_, hwm)) = server_pid.and_then(rss_kib) {
+            peak_rss = peak_rss.max(hwm);
+        }
+        if written(&client, &url).await? >= baseline + total_spans {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("spans were not all written within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    // Queryable: the newest span of the project is readable through the REST API.
+    let page: serde_json::Value =
+        serde_json::from_str(&client.get(format!("{url}/v1/projects/{}/spans?limit=1", args.project)).send().await?.text().await?)?;
+    if page["data"].as_array().map_or(0, Vec::len) != 1 {
+        bail!("spans are not queryable: {page}");
+    }
+    let rss = server_pid.and_then(rss_kib);
+    let spans_per_second = total_spans as f64 / elapsed.as_secs_f64();
+    println!("spans sent:          {total_spans} in {requests} requests of {} spans", args.traces_per_request * SPANS_PER_TRACE);
+    println!("acknowledged after:  {:.2} s ({:.0} spans/s)", acknowledged.as_secs_f64(), total_spans as f64 / acknowledged.as_secs_f64());
+    println!("queryable after:     {:.2} s", elapsed.as_secs_f64());
+    println!("end-to-end:          {spans_per_second:.0} spans/s");
+    println!("503 retries:         {}", retries.load(Ordering::Relaxed));
+    if let Some((now, _)) = rss {
+        println!("server RSS:          {:.1} MiB now, {:.1} MiB peak", now as f64 / 1024.0, peak_rss.max(rss.map_or(0, |r| r.1)) as f64 / 1024.0);
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "spans": total_spans,
+            "seconds": elapsed.as_secs_f64(),
+            "spans_per_second": spans_per_second,
+            "retries": retries.load(Ordering::Relaxed),
+            "rss_peak_mib": rss.map(|r| r.1 as f64 / 1024.0),
+        })
+    );
+    if let Some(server) = spawned.as_mut() {
+        let _ = server.child.start_kill();
+        let _ = server.child.wait().await;
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Map, Value};
 
-use crate::attributes::{any_value_to_json, clean_text, get_path, insert_path, nest};
+use crate::attributes::{any_value_to_json, clean_text, get_path, insert_path, nest, take_string};
 use crate::model::SpanRecord;
 
 /// Why a single span was refused; counted in the OTLP partial-success reply.
@@ -53,6 +53,11 @@ pub fn to_record(span: Span, project: Arc<str>) -> Result<SpanRecord, SpanReject
     let mut attributes = nest(span.attributes);
     map_gen_ai(&mut attributes);
 
+    // Input and output live in their own columns; the REST API puts them back into the attributes.
+    let input_value = take_string(&mut attributes, "input.value");
+    let input_mime_type = take_string(&mut attributes, "input.mime_type");
+    let output_value = take_string(&mut attributes, "output.value");
+    let output_mime_type = take_string(&mut attributes, "output.mime_type");
     let text = |key: &str| get_path(&attributes, key).and_then(Value::as_str).map(str::to_owned);
     let int = |key: &str| get_path(&attributes, key).and_then(Value::as_i64);
     let token_prompt = int("llm.token_count.prompt");
@@ -108,10 +113,10 @@ pub fn to_record(span: Span, project: Arc<str>) -> Result<SpanRecord, SpanReject
         token_prompt,
         token_completion,
         token_total,
-        input_value: text("input.value"),
-        input_mime_type: text("input.mime_type"),
-        output_value: text("output.value"),
-        output_mime_type: text("output.mime_type"),
+        input_value,
+        input_mime_type,
+        output_value,
+        output_mime_type,
         session_id: text("session.id"),
         attributes: Value::Object(attributes).to_string(),
         events: Value::Array(events).to_string(),
