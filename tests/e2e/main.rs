@@ -1,1 +1,12 @@
+//! End-to-end tests: each starts the real `ember` binary on ephemeral ports, against SQLite and
+//! against PostgreSQL, and talks to it with real clients (the official OpenTelemetry exporters,
+//! HTTP, gRPC).
 
+mod harness;
+
+mod backpressure;
+mod bad_input;
+mod otel_export;
+mod rest_api;
+mod shutdown;
+mod support;

@@ -30,16 +30,19 @@ pub fn iso_time(ns: i64) -> String {
     }
 }
 
-/// Parses an ISO 8601 time (with offset, or naive meaning UTC) into Unix nanoseconds.
+/// Parses an ISO 8601 time (with offset, or naive meaning UTC) into Unix nanoseconds; times
+/// beyond what nanoseconds can hold (after 2262) saturate rather than fail.
 pub fn parse_time(value: &str) -> Option<i64> {
+    let saturating = |seconds: i64, nanos: Option<i64>| nanos.unwrap_or(if seconds > 0 { i64::MAX } else { i64::MIN });
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
-        return time.timestamp_nanos_opt();
+        return Some(saturating(time.timestamp(), time.timestamp_nanos_opt()));
     }
     let naive = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f"))
         .ok()
         .or_else(|| chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0))?;
-    naive.and_utc().timestamp_nanos_opt()
+    let time = naive.and_utc();
+    Some(saturating(time.timestamp(), time.timestamp_nanos_opt()))
 }
 
 /// An opaque cursor carrying a sort key and a row id.
@@ -81,6 +84,7 @@ mod tests {
         assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1_000_000_000));
         assert_eq!(parse_time("1970-01-01T00:00:01"), Some(1_000_000_000));
         assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2999-01-01T00:00:00Z"), Some(i64::MAX));
     }
 
     #[test]

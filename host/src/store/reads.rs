@@ -133,7 +133,7 @@ const SESSION_COLUMNS: &str = "SELECT ps.id, ps.session_id, ps.project_id, ps.st
      FROM sessions ps";
 
 impl Store {
-    /// One page of a project's spans; fetches `limit` rows.
+    /// One page of a project's spans: `limit + 1` rows, the extra one telling that a next page exists.
     pub async fn list_spans(&self, q: &SpanQuery) -> Result<Vec<SpanRow>> {
         let mut sql = self.sql();
         sql.push("SELECT ")
@@ -184,7 +184,7 @@ impl Store {
             SpanSort::Id => sql.push(&format!(" ORDER BY id {dir}")),
             SpanSort::StartTime => sql.push(&format!(" ORDER BY start_ns {dir}, id {dir}")),
         };
-        sql.push(" LIMIT ").bind(Param::I64(q.limit));
+        sql.push(" LIMIT ").bind(Param::I64(q.limit + 1));
         self.fetch_all(&sql).await
     }
 
@@ -217,7 +217,7 @@ impl Store {
         Ok(self.execute(&sql).await? > 0)
     }
 
-    /// One page of a project's traces.
+    /// One page of a project's traces: `limit + 1` rows, the extra one starting the next page.
     pub async fn list_traces(&self, q: &TraceQuery) -> Result<Vec<TraceRow>> {
         let key = match q.sort {
             TraceSort::StartTime => "t.start_ns",
@@ -246,7 +246,7 @@ impl Store {
                 .bind(Param::I64(c.id))
                 .push("))");
         }
-        sql.push(&format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT ")).bind(Param::I64(q.limit));
+        sql.push(&format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT ")).bind(Param::I64(q.limit + 1));
         self.fetch_all(&sql).await
     }
 
@@ -284,7 +284,7 @@ impl Store {
         Ok(deleted.last().copied().unwrap_or(0) > 0)
     }
 
-    /// One page of a project's sessions.
+    /// One page of a project's sessions: `limit + 1` rows, the extra one starting the next page.
     pub async fn list_sessions(&self, q: &SessionQuery) -> Result<Vec<SessionRow>> {
         let (cmp, dir) = if q.descending { ("<=", "DESC") } else { (">=", "ASC") };
         let mut sql = self.sql();
@@ -292,7 +292,7 @@ impl Store {
         if let Some(after) = q.from_id {
             sql.push(&format!(" AND ps.id {cmp} ")).bind(Param::I64(after));
         }
-        sql.push(&format!(" ORDER BY ps.id {dir} LIMIT ")).bind(Param::I64(q.limit));
+        sql.push(&format!(" ORDER BY ps.id {dir} LIMIT ")).bind(Param::I64(q.limit + 1));
         self.fetch_all(&sql).await
     }
 

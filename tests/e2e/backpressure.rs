@@ -1,0 +1,87 @@
+//! A stalled database turns into explicit backpressure (503 + Retry-After, RESOURCE_EXHAUSTED),
+//! and every acknowledged span is stored once the database is back.
+
+use std::time::Duration;
+
+use ember::workload::TraceGenerator;
+use prost::Message;
+use sqlx::Connection;
+
+use crate::harness::{Backend, Ember, TestDb};
+use crate::on_both_backends;
+use crate::support::{grpc_export, post_protobuf};
+
+/// Holds the spans table locked against writes until dropped (rolled back).
+enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+async fn lock_writes(db: &TestDb) -> WriteLock {
+    match db.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", db.dir.path().join("ember.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");
+            sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.expect("lock");
+            WriteLock::Sqlite(conn)
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.server_url().expect("pg url")).await.expect("open pg");
+            sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+            sqlx::query("LOCK TABLE projects, traces, spans, sessions IN EXCLUSIVE MODE").execute(&mut conn).await.expect("lock");
+            WriteLock::Postgres(conn)
+        }
+    }
+}
+
+async fn unlock(lock: WriteLock) {
+    match lock {
+        WriteLock::Sqlite(mut conn) => {
+            sqlx::query("ROLLBACK").execute(&mut conn).await.expect("unlock");
+        }
+        WriteLock::Postgres(mut conn) => {
+            sqlx::query("ROLLBACK").execute(&mut conn).await.expect("unlock");
+        }
+    }
+}
+
+async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_QUEUE_CAPACITY", "100")]).await;
+    let lock = lock_writes(&db).await;
+    let mut generator = TraceGenerator::new();
+    let mut acknowledged = Vec::new();
+
+    // 40 spans each: two fit in a queue of 100 while the writer is stalled, the third does not.
+    for _ in 0..2 {
+        let request = generator.request(10, "pressure");
+        let (status, _, _) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
+        assert_eq!(status, 200);
+        acknowledged.extend(ember::workload::span_ids(&request));
+    }
+    let refused = generator.request(10, "pressure");
+    let (status, headers, _) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;
+    assert_eq!(status, 503);
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let err = grpc_export(&ember, &refused).await.expect_err("grpc refused");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("ember_ingest_queue_depth_spans 80"), "queue depth exported:\n{metrics}");
+    assert!(metrics.contains(r#"ember_ingest_requests_rejected_total{reason="queue_full"} 2"#));
+
+    unlock(lock).await;
+    ember.wait_for_spans("pressure", 80).await;
+    let stored = db.stored_span_ids().await;
+    assert!(acknowledged.iter().all(|id| stored.contains(id)), "every acknowledged span stored");
+    assert_eq!(stored.len(), 80, "the refused request was not half-stored");
+
+    // Once drained, the refused request goes through on retry.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, _, _) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;
+    assert_eq!(status, 200);
+    ember.wait_for_spans("pressure", 120).await;
+    db.cleanup().await;
+}
+
+on_both_backends!(full_queue_pushes_back_and_loses_nothing);

@@ -1,0 +1,155 @@
+//! Bad input gets a clear error, the good spans of a request are kept, and the server goes on.
+
+use std::io::Write;
+
+use ember::workload::TraceGenerator;
+use prost::Message;
+
+use crate::harness::{Backend, Ember, TestDb};
+use crate::on_both_backends;
+use crate::support::{decode_reply, grpc_export, grpc_export_raw, post_protobuf};
+
+const GARBAGE: &[u8] = &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02];
+
+/// A request of `traces` generated traces in which the name of one span is made invalid UTF-8.
+fn request_with_one_bad_utf8_span(traces: usize, project: &str) -> (Vec<u8>, usize) {
+    let mut request = TraceGenerator::new().request(traces, project);
+    let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+    spans[1].name = "BADNAME!".into();
+    let total = spans.len();
+    let mut body = request.encode_to_vec();
+    let at = body.windows(8).position(|w| w == b"BADNAME!").expect("marker");
+    body[at + 7] = 0xFF;
+    (body, total)
+}
+
+async fn malformed_requests_are_refused(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
+    let (status, _, body) = post_protobuf(&ember, GARBAGE.to_vec(), &[]).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("malformed"), "message names the problem");
+
+    let json = |body: &'static str| {
+        ember.client.post(ember.url("/v1/traces")).header("content-type", "application/json").body(body).send()
+    };
+    let response = json("{\"resourceSpans\": [").await.expect("post");
+    assert_eq!(response.status().as_u16(), 400);
+    let message: serde_json::Value = response.json().await.expect("json error");
+    assert!(message["message"].as_str().expect("message").contains("malformed OTLP JSON"));
+
+    let response = ember.client.post(ember.url("/v1/traces")).header("content-type", "text/plain").body("hi").send().await.expect("post");
+    assert_eq!(response.status().as_u16(), 415);
+    let (status, _, _) = post_protobuf(&ember, GARBAGE.to_vec(), &[("content-encoding", "gzip")]).await;
+    assert_eq!(status, 400, "corrupt gzip");
+    let (status, _, _) = post_protobuf(&ember, GARBAGE.to_vec(), &[("content-encoding", "br")]).await;
+    assert_eq!(status, 415);
+
+    let err = grpc_export_raw(&ember, GARBAGE.to_vec()).await.expect_err("garbage over grpc");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("malformed"));
+
+    assert_eq!(ember.get_json("/healthz").await.0, 200, "server still serves");
+    assert!(db.stored_span_ids().await.is_empty());
+    db.cleanup().await;
+}
+
+async fn oversized_bodies_are_refused(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_MAX_BODY_BYTES", "100000")]).await;
+    let big = TraceGenerator::new().request(40, "big").encode_to_vec();
+    assert!(big.len() > 100_000);
+    let (status, _, _) = post_protobuf(&ember, big.clone(), &[]).await;
+    assert_eq!(status, 413);
+
+    // A gzip bomb: small on the wire, past the limit once inflated.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 10 * 1024 * 1024]).expect("gzip");
+    let bomb = encoder.finish().expect("gzip");
+    assert!(bomb.len() < 100_000);
+    let (status, _, _) = post_protobuf(&ember, bomb, &[("content-encoding", "gzip")]).await;
+    assert_eq!(status, 413);
+
+    let err = grpc_export_raw(&ember, big).await.expect_err("too large over grpc");
+    assert!(matches!(err.code(), tonic::Code::OutOfRange | tonic::Code::ResourceExhausted), "{err:?}");
+
+    // A compressed body within the limit is accepted.
+    let small = TraceGenerator::new().request(2, "big").encode_to_vec();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&small).expect("gzip");
+    let (status, _, _) = post_protobuf(&ember, encoder.finish().expect("gzip"), &[("content-encoding", "gzip")]).await;
+    assert_eq!(status, 200);
+    ember.wait_for_spans("big", 8).await;
+    db.cleanup().await;
+}
+
+async fn bad_spans_are_rejected_one_by_one(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
+
+    let (body, total) = request_with_one_bad_utf8_span(3, "partial-http");
+    let (status, _, reply) = post_protobuf(&ember, body.clone(), &[]).await;
+    assert_eq!(status, 200);
+    let partial = decode_reply(&reply).partial_success.expect("partial success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("not valid protobuf"), "{}", partial.error_message);
+    ember.wait_for_spans("partial-http", total - 1).await;
+
+    let (body, total) = request_with_one_bad_utf8_span(3, "partial-grpc");
+    let reply = grpc_export_raw(&ember, body).await.expect("grpc partial");
+    assert_eq!(reply.partial_success.expect("partial").rejected_spans, 1);
+    ember.wait_for_spans("partial-grpc", total - 1).await;
+
+    // Invalid ids: a short trace id, an all-zero span id, a 3-byte parent id.
+    let mut request = TraceGenerator::new().request(2, "ids");
+    let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+    spans[0].trace_id = vec![1, 2, 3];
+    spans[1].span_id = vec![0; 8];
+    spans[2].parent_span_id = vec![9; 3];
+    let reply = grpc_export(&ember, &request).await.expect("grpc ids");
+    let partial = reply.partial_success.expect("partial");
+    assert_eq!(partial.rejected_spans, 3);
+    assert!(partial.error_message.contains("invalid trace id"));
+    ember.wait_for_spans("ids", 5).await;
+    db.cleanup().await;
+}
+
+async fn unknown_ids_are_404_and_bad_parameters_422(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
+    for path in [
+        "/v1/projects/nope",
+        "/v1/projects/UHJvamVjdDo5OTk=",
+        "/v1/projects/nope/spans",
+        "/v1/projects/nope/traces",
+        "/v1/projects/nope/sessions",
+        "/v1/sessions/nope",
+        "/v1/traces/0123456789abcdef0123456789abcdef",
+        "/v1/no/such/route",
+    ] {
+        let (status, body) = ember.get_json(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    for path in ["/v1/spans/0123456789abcdef", "/v1/traces/nope", "/v1/projects/nope"] {
+        let status = ember.client.delete(ember.url(path)).send().await.expect("delete").status().as_u16();
+        assert_eq!(status, 404, "{path}");
+    }
+    let (status, _, _) = post_protobuf(&ember, TraceGenerator::new().request(1, "params").encode_to_vec(), &[]).await;
+    assert_eq!(status, 200);
+    ember.wait_for_spans("params", 4).await;
+    for query in ["limit=0", "limit=5000", "sort=name", "order=up", "span_kind=BOGUS", "cursor=zzz", "start_time=yesterday", "attribute=novalue"] {
+        let (status, body) = ember.get_json(&format!("/v1/projects/params/spans?{query}")).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_parameter");
+    }
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    malformed_requests_are_refused,
+    oversized_bodies_are_refused,
+    bad_spans_are_rejected_one_by_one,
+    unknown_ids_are_404_and_bad_parameters_422,
+);
