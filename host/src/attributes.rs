@@ -8,12 +8,11 @@ use serde_json::{Map, Value};
 
 /// Attributes that OpenInference sends as JSON strings and that are stored parsed, matched on
 /// the whole key or on its ending (`retrieval.documents.0.document.metadata`).
-const JSON_STRING_KEYS: [&str; 4] = ["metadata", "llm.prompt_template.variables", "tool.parameters", "document.metadata"];
+const JSON_STRING_KEYS: [&str; 4] =
+    ["metadata", "llm.prompt_template.variables", "tool.parameters", "document.metadata"];
 
 fn is_json_string_key(key: &str) -> bool {
-    JSON_STRING_KEYS.iter().any(|k| {
-        key.strip_suffix(k).is_some_and(|head| head.is_empty() || head.ends_with('.'))
-    })
+    JSON_STRING_KEYS.iter().any(|k| key.strip_suffix(k).is_some_and(|head| head.is_empty() || head.ends_with('.')))
 }
 
 /// Replaces NUL characters, which neither PostgreSQL text nor JSONB can store.
@@ -247,9 +246,12 @@ mod tests {
     fn flatten_inverts_nest() {
         let pairs = vec![
             kv("llm.input_messages.0.message.content", s("hi")),
-            kv("tag.tags", any_value::Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
-                values: vec![AnyValue { value: Some(s("x")) }],
-            })),
+            kv(
+                "tag.tags",
+                any_value::Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
+                    values: vec![AnyValue { value: Some(s("x")) }],
+                }),
+            ),
             kv("metadata", s(r#"{"user_id": 7}"#)),
         ];
         let flat = flatten(&nest(pairs));
@@ -260,7 +262,8 @@ mod tests {
 
     #[test]
     fn take_string_removes_the_leaf_and_empty_parents() {
-        let mut tree = nest(vec![kv("input.value", s("q")), kv("output.value", s("a")), kv("output.mime_type", s("text/plain"))]);
+        let mut tree =
+            nest(vec![kv("input.value", s("q")), kv("output.value", s("a")), kv("output.mime_type", s("text/plain"))]);
         assert_eq!(take_string(&mut tree, "input.value").as_deref(), Some("q"));
         assert!(!tree.contains_key("input"));
         assert_eq!(take_string(&mut tree, "output.value").as_deref(), Some("a"));

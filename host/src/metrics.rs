@@ -58,14 +58,30 @@ impl Metrics {
         let write_errors = Counter::default();
         let spans_dropped = Counter::default();
         registry.register("ingest_spans_accepted", "Spans accepted into the ingest queue", spans_accepted.clone());
-        registry.register("ingest_spans_rejected", "Spans rejected one by one (OTLP partial success)", spans_rejected.clone());
-        registry.register("ingest_requests_rejected", "Export requests refused whole, by reason", requests_rejected.clone());
+        registry.register(
+            "ingest_spans_rejected",
+            "Spans rejected one by one (OTLP partial success)",
+            spans_rejected.clone(),
+        );
+        registry.register(
+            "ingest_requests_rejected",
+            "Export requests refused whole, by reason",
+            requests_rejected.clone(),
+        );
         registry.register("ingest_queue_depth_spans", "Spans waiting in the ingest queue", queue_depth.clone());
-        registry.register("ingest_queue_capacity_spans", "Capacity of the ingest queue in spans", queue_capacity.clone());
+        registry.register(
+            "ingest_queue_capacity_spans",
+            "Capacity of the ingest queue in spans",
+            queue_capacity.clone(),
+        );
         registry.register("writer_batch_spans", "Spans per committed batch", batch_spans.clone());
         registry.register("writer_batch_seconds", "Duration of one batch transaction", batch_seconds.clone());
         registry.register("writer_spans_written", "Spans stored", spans_written.clone());
-        registry.register("writer_spans_duplicate", "Spans ignored because their id was already stored", spans_duplicate.clone());
+        registry.register(
+            "writer_spans_duplicate",
+            "Spans ignored because their id was already stored",
+            spans_duplicate.clone(),
+        );
         registry.register("writer_errors", "Batch writes that failed and were retried", write_errors.clone());
         registry.register("writer_spans_dropped", "Spans the database refused on their own", spans_dropped.clone());
         Self {

@@ -58,14 +58,18 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains every acknowledged span to the database.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let Self { config, store, http, grpc } = self;
         let metrics = Arc::new(Metrics::new());
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans);
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         let accepting = Arc::new(AtomicBool::new(true));
-        let state = AppState { store: store.clone(), ingestor: ingestor.clone(), metrics, accepting: accepting.clone() };
+        let state =
+            AppState { store: store.clone(), ingestor: ingestor.clone(), metrics, accepting: accepting.clone() };
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move || {

@@ -9,10 +9,38 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
 const WORDS: [&str; 32] = [
-    "retrieval", "augmented", "generation", "context", "window", "token", "embedding", "vector", "latency",
-    "throughput", "evaluation", "hallucination", "grounded", "answer", "question", "document", "policy",
-    "customer", "invoice", "refund", "shipping", "account", "password", "reset", "order", "status",
-    "delivery", "warranty", "product", "manual", "support", "agent",
+    "retrieval",
+    "augmented",
+    "generation",
+    "context",
+    "window",
+    "token",
+    "embedding",
+    "vector",
+    "latency",
+    "throughput",
+    "evaluation",
+    "hallucination",
+    "grounded",
+    "answer",
+    "question",
+    "document",
+    "policy",
+    "customer",
+    "invoice",
+    "refund",
+    "shipping",
+    "account",
+    "password",
+    "reset",
+    "order",
+    "status",
+    "delivery",
+    "warranty",
+    "product",
+    "manual",
+    "support",
+    "agent",
 ];
 
 /// Spans per generated trace.
@@ -159,7 +187,10 @@ impl TraceGenerator {
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: Some(Resource {
-                    attributes: vec![text("openinference.project.name", project), text("service.name", "ember-loadgen")],
+                    attributes: vec![
+                        text("openinference.project.name", project),
+                        text("service.name", "ember-loadgen"),
+                    ],
                     ..Default::default()
                 }),
                 scope_spans: vec![ScopeSpans {

@@ -28,7 +28,10 @@ async fn lock_writes(db: &TestDb) -> WriteLock {
         Backend::Postgres => {
             let mut conn = sqlx::PgConnection::connect(&db.server_url().expect("pg url")).await.expect("open pg");
             sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
-            sqlx::query("LOCK TABLE projects, traces, spans, sessions IN EXCLUSIVE MODE").execute(&mut conn).await.expect("lock");
+            sqlx::query("LOCK TABLE projects, traces, spans, sessions IN EXCLUSIVE MODE")
+                .execute(&mut conn)
+                .await
+                .expect("lock");
             WriteLock::Postgres(conn)
         }
     }

@@ -38,7 +38,14 @@ async fn malformed_requests_are_refused(backend: Backend) {
     let message: serde_json::Value = response.json().await.expect("json error");
     assert!(message["message"].as_str().expect("message").contains("malformed OTLP JSON"));
 
-    let response = ember.client.post(ember.url("/v1/traces")).header("content-type", "text/plain").body("hi").send().await.expect("post");
+    let response = ember
+        .client
+        .post(ember.url("/v1/traces"))
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .expect("post");
     assert_eq!(response.status().as_u16(), 415);
     let (status, _, _) = post_protobuf(&ember, GARBAGE.to_vec(), &[("content-encoding", "gzip")]).await;
     assert_eq!(status, 400, "corrupt gzip");
@@ -139,7 +146,16 @@ async fn unknown_ids_are_404_and_bad_parameters_422(backend: Backend) {
     let (status, _, _) = post_protobuf(&ember, TraceGenerator::new().request(1, "params").encode_to_vec(), &[]).await;
     assert_eq!(status, 200);
     ember.wait_for_spans("params", 4).await;
-    for query in ["limit=0", "limit=5000", "sort=name", "order=up", "span_kind=BOGUS", "cursor=zzz", "start_time=yesterday", "attribute=novalue"] {
+    for query in [
+        "limit=0",
+        "limit=5000",
+        "sort=name",
+        "order=up",
+        "span_kind=BOGUS",
+        "cursor=zzz",
+        "start_time=yesterday",
+        "attribute=novalue",
+    ] {
         let (status, body) = ember.get_json(&format!("/v1/projects/params/spans?{query}")).await;
         assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(body["error"]["code"], "invalid_parameter");

@@ -129,7 +129,10 @@ impl Ember {
             .expect("read stdout")
             .expect("ember exited before listening");
         let field = |name: &str| {
-            line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned).expect("address in ready line")
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_owned)
+                .expect("address in ready line")
         };
         let http = format!("http://{}", field("http="));
         let grpc = field("grpc=").parse().expect("grpc address");
@@ -159,7 +162,10 @@ impl Ember {
                     return spans;
                 }
             }
-            assert!(tokio::time::Instant::now() < deadline, "project {project} did not reach {count} spans; last: {status} {body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "project {project} did not reach {count} spans; last: {status} {body}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -178,7 +184,8 @@ impl Ember {
 
     /// Waits for the process to exit and returns whether it exited successfully.
     pub async fn wait(mut self, timeout: Duration) -> bool {
-        let status = tokio::time::timeout(timeout, self.child.wait()).await.expect("ember exits in time").expect("wait");
+        let status =
+            tokio::time::timeout(timeout, self.child.wait()).await.expect("ember exits in time").expect("wait");
         status.success()
     }
 }

@@ -27,8 +27,14 @@ fn emit_rag_trace(provider: &SdkTracerProvider, session: &str) {
             let span = cx.span();
             span.set_attribute(KeyValue::new("openinference.span.kind", "RETRIEVER"));
             for i in 0..3 {
-                span.set_attribute(KeyValue::new(format!("retrieval.documents.{i}.document.content"), format!("doc {i}")));
-                span.set_attribute(KeyValue::new(format!("retrieval.documents.{i}.document.score"), 0.9 - f64::from(i) / 10.0));
+                span.set_attribute(KeyValue::new(
+                    format!("retrieval.documents.{i}.document.content"),
+                    format!("doc {i}"),
+                ));
+                span.set_attribute(KeyValue::new(
+                    format!("retrieval.documents.{i}.document.score"),
+                    0.9 - f64::from(i) / 10.0,
+                ));
             }
         });
         tracer.in_span("ChatCompletion", |cx| {
@@ -118,7 +124,8 @@ async fn assert_rag_trace(ember: &Ember, project: &str, session: &str) {
 
     let (_, roots) = ember.get_json(&format!("/v1/projects/{project}/spans?parent_id=null")).await;
     assert_eq!(roots["data"].as_array().map(Vec::len), Some(1));
-    let (_, llms) = ember.get_json(&format!("/v1/projects/{project}/spans?span_kind=LLM&attribute=llm.model_name:gpt-4o")).await;
+    let (_, llms) =
+        ember.get_json(&format!("/v1/projects/{project}/spans?span_kind=LLM&attribute=llm.model_name:gpt-4o")).await;
     assert_eq!(llms["data"].as_array().map(Vec::len), Some(1));
     let (_, none) = ember.get_json(&format!("/v1/projects/{project}/spans?attribute=llm.model_name:other")).await;
     assert_eq!(none["data"].as_array().map(Vec::len), Some(0));
@@ -132,7 +139,8 @@ async fn grpc_exporter_round_trip(backend: Backend) {
         .with_endpoint(format!("http://{}", ember.grpc))
         .build()
         .expect("grpc exporter");
-    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource("grpc-app")).build();
+    let provider =
+        SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource("grpc-app")).build();
     emit_rag_trace(&provider, "grpc-session");
     flush(provider).await;
     assert_rag_trace(&ember, "grpc-app", "grpc-session").await;

@@ -13,7 +13,8 @@ async fn projects_crud(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else { return };
     let ember = Ember::start(&db).await;
     let create = |body: Value| ember.client.post(ember.url("/v1/projects")).json(&body).send();
-    let created: Value = create(json!({"name": "alpha", "description": "first"})).await.expect("create").json().await.expect("json");
+    let created: Value =
+        create(json!({"name": "alpha", "description": "first"})).await.expect("create").json().await.expect("json");
     let id = created["data"]["id"].as_str().expect("id").to_owned();
     assert_eq!(created["data"]["name"], "alpha");
     assert_eq!(create(json!({"name": "alpha"})).await.expect("dup").status().as_u16(), 409);
@@ -86,7 +87,13 @@ async fn span_paging_filters_and_deletes(backend: Backend) {
                 }
                 let (status, page) = ember.get_json(&path).await;
                 assert_eq!(status, 200, "{page}");
-                seen.extend(page["data"].as_array().expect("data").iter().map(|s| s["context"]["span_id"].as_str().expect("id").to_owned()));
+                seen.extend(
+                    page["data"]
+                        .as_array()
+                        .expect("data")
+                        .iter()
+                        .map(|s| s["context"]["span_id"].as_str().expect("id").to_owned()),
+                );
                 match page["next_cursor"].as_str() {
                     Some(next) => cursor = Some(next.to_owned()),
                     None => break,
@@ -98,7 +105,8 @@ async fn span_paging_filters_and_deletes(backend: Backend) {
         }
     }
     let (_, by_time) = ember.get_json("/v1/projects/paging/spans?sort=start_time&order=asc&limit=1000").await;
-    let starts: Vec<&str> = by_time["data"].as_array().expect("data").iter().map(|s| s["start_time"].as_str().expect("t")).collect();
+    let starts: Vec<&str> =
+        by_time["data"].as_array().expect("data").iter().map(|s| s["start_time"].as_str().expect("t")).collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "start_time ascending");
 
     let (_, llm) = ember.get_json("/v1/projects/paging/spans?span_kind=LLM&span_kind=TOOL&limit=1000").await;
@@ -125,11 +133,13 @@ async fn span_paging_filters_and_deletes(backend: Backend) {
 
     // Delete one span by its GlobalID, then its whole trace by OpenTelemetry id.
     let span_gid = one["id"].as_str().expect("gid");
-    let status = ember.client.delete(ember.url(&format!("/v1/spans/{span_gid}"))).send().await.expect("delete").status();
+    let status =
+        ember.client.delete(ember.url(&format!("/v1/spans/{span_gid}"))).send().await.expect("delete").status();
     assert_eq!(status.as_u16(), 204);
     let (_, after) = ember.get_json(&format!("/v1/projects/paging/spans?trace_id={trace_id}")).await;
     assert_eq!(after["data"].as_array().map(Vec::len), Some(3));
-    let status = ember.client.delete(ember.url(&format!("/v1/traces/{trace_id}"))).send().await.expect("delete").status();
+    let status =
+        ember.client.delete(ember.url(&format!("/v1/traces/{trace_id}"))).send().await.expect("delete").status();
     assert_eq!(status.as_u16(), 204);
     let (status, _) = ember.get_json(&format!("/v1/traces/{trace_id}")).await;
     assert_eq!(status, 404);
@@ -155,7 +165,8 @@ async fn duplicate_spans_are_ignored(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(db.stored_span_ids().await.len(), 20);
     let metrics = ember.client.get(ember.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    let duplicates = metrics.lines().find(|l| l.starts_with("ember_writer_spans_duplicate_total")).expect("duplicate counter");
+    let duplicates =
+        metrics.lines().find(|l| l.starts_with("ember_writer_spans_duplicate_total")).expect("duplicate counter");
     assert!(duplicates.ends_with(" 60"), "{duplicates}");
     db.cleanup().await;
 }

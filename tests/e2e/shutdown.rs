@@ -55,7 +55,13 @@ async fn sigterm_under_load_loses_no_acknowledged_span(backend: Backend) {
     let acknowledged = acknowledged.lock().expect("lock").clone();
     let stored = db.stored_span_ids().await;
     let missing: Vec<_> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} of {} acknowledged spans lost, e.g. {:?}", missing.len(), acknowledged.len(), missing.first());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged spans lost, e.g. {:?}",
+        missing.len(),
+        acknowledged.len(),
+        missing.first()
+    );
     db.cleanup().await;
 }
 

@@ -9,8 +9,13 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use crate::harness::Ember;
 
 /// POSTs an OTLP protobuf body; returns status, headers and body bytes.
-pub async fn post_protobuf(ember: &Ember, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Bytes) {
-    let mut request = ember.client.post(ember.url("/v1/traces")).header("content-type", "application/x-protobuf").body(body);
+pub async fn post_protobuf(
+    ember: &Ember,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Bytes) {
+    let mut request =
+        ember.client.post(ember.url("/v1/traces")).header("content-type", "application/x-protobuf").body(body);
     for (key, value) in headers {
         request = request.header(*key, *value);
     }
@@ -21,7 +26,12 @@ pub async fn post_protobuf(ember: &Ember, body: Vec<u8>, headers: &[(&str, &str)
 }
 
 /// Exports a generated request over HTTP and returns its span ids when it was accepted.
-pub async fn export_generated(ember: &Ember, generator: &mut TraceGenerator, traces: usize, project: &str) -> (u16, Vec<String>) {
+pub async fn export_generated(
+    ember: &Ember,
+    generator: &mut TraceGenerator,
+    traces: usize,
+    project: &str,
+) -> (u16, Vec<String>) {
     let request = generator.request(traces, project);
     let ids = ember::workload::span_ids(&request);
     let (status, _, _) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
@@ -45,7 +55,10 @@ pub async fn grpc_export_raw(ember: &Ember, body: Vec<u8>) -> Result<ExportTrace
     grpc.unary(tonic::Request::new(Bytes::from(body)), path, RawCodec).await.map(tonic::Response::into_inner)
 }
 
-pub async fn grpc_export(ember: &Ember, request: &ExportTraceServiceRequest) -> Result<ExportTraceServiceResponse, tonic::Status> {
+pub async fn grpc_export(
+    ember: &Ember,
+    request: &ExportTraceServiceRequest,
+) -> Result<ExportTraceServiceResponse, tonic::Status> {
     grpc_export_raw(ember, request.encode_to_vec()).await
 }
 

@@ -53,6 +53,8 @@ impl Params {
     /// An ISO 8601 time parameter as Unix nanoseconds.
     pub fn time(&self, name: &str) -> ApiResult<Option<i64>> {
         let Some(raw) = self.get(name) else { return Ok(None) };
-        super::ids::parse_time(raw).map(Some).ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
+        super::ids::parse_time(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
     }
 }

@@ -35,7 +35,9 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     let params = Params::parse(query.as_deref());
     let limit = params.limit(i64::MAX - 1)?;
     let cursor = match params.get("cursor") {
-        Some(c) => Some(parse_global_id("Project", c).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {c}")))?),
+        Some(c) => {
+            Some(parse_global_id("Project", c).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {c}")))?)
+        }
         None => None,
     };
     let mut rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
@@ -52,7 +54,10 @@ pub struct CreateProject {
     description: Option<String>,
 }
 
-pub async fn create(State(state): State<AppState>, body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
     let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
     let name = body.name.trim();
     if name.is_empty() || name.contains(['/', '?', '#']) {

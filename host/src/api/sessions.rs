@@ -11,14 +11,26 @@ use super::projects::resolve;
 use super::{views, AppState};
 use crate::store::SessionQuery;
 
-pub async fn list(State(state): State<AppState>, Path(project): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
     let project = resolve(&state.store, &project).await?;
     let from_id = match params.get("cursor") {
         None => None,
-        Some(raw) => Some(parse_global_id("ProjectSession", raw).ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?),
+        Some(raw) => Some(
+            parse_global_id("ProjectSession", raw)
+                .ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?,
+        ),
     };
-    let query = SessionQuery { project_id: project.id, descending: params.descending(false)?, limit: params.limit(i64::MAX - 1)?, from_id };
+    let query = SessionQuery {
+        project_id: project.id,
+        descending: params.descending(false)?,
+        limit: params.limit(i64::MAX - 1)?,
+        from_id,
+    };
     let mut rows = state.store.list_sessions(&query).await?;
     let next = (rows.len() as i64 > query.limit).then(|| rows.pop()).flatten();
     let mut data = Vec::with_capacity(rows.len());

@@ -16,7 +16,11 @@ use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
 const MAX_LIMIT: i64 = 1000;
 const STATUS_CODES: [&str; 3] = ["OK", "ERROR", "UNSET"];
 
-pub async fn list(State(state): State<AppState>, Path(project): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
     let project = resolve(&state.store, &project).await?;
     let query = span_query(&params, project.id)?;
@@ -53,7 +57,8 @@ fn span_query(params: &Params, project_id: i64) -> ApiResult<SpanQuery> {
     if let Some(bad) = status_codes.iter().find(|k| !STATUS_CODES.contains(&k.as_str())) {
         return Err(ApiError::invalid(format!("unknown status_code {bad:?}; expected OK, ERROR or UNSET")));
     }
-    let attributes = params.all("attribute").iter().map(|raw| parse_attribute_filter(raw)).collect::<ApiResult<Vec<_>>>()?;
+    let attributes =
+        params.all("attribute").iter().map(|raw| parse_attribute_filter(raw)).collect::<ApiResult<Vec<_>>>()?;
     Ok(SpanQuery {
         project_id,
         sort,

@@ -16,7 +16,11 @@ use crate::store::{SpanRow, TraceCursor, TraceQuery, TraceRow, TraceSort};
 
 const MAX_LIMIT: i64 = 1000;
 
-pub async fn list(State(state): State<AppState>, Path(project): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
     let project = resolve(&state.store, &project).await?;
     let sort = match params.get("sort") {
@@ -27,7 +31,8 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<String>, Ra
     let cursor = match params.get("cursor") {
         None => None,
         Some(raw) => {
-            let (key, id) = parse_keyed_cursor("TraceCursor", raw).ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?;
+            let (key, id) = parse_keyed_cursor("TraceCursor", raw)
+                .ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?;
             Some(TraceCursor { key, id })
         }
     };

@@ -76,15 +76,15 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
 
 fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok()
-    };
+    let field =
+        |name: &str| status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok();
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
     let text = client.get(format!("{url}/metrics")).send().await?.text().await?;
-    let line = text.lines().find(|l| l.starts_with("ember_writer_spans_written_total")).context("no written counter")?;
+    let line =
+        text.lines().find(|l| l.starts_with("ember_writer_spans_written_total")).context("no written counter")?;
     Ok(line.split_whitespace().nth(1).context("no value")?.parse::<f64>()? as u64)
 }
 
@@ -153,20 +153,32 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     // Queryable: the newest span of the project is readable through the REST API.
-    let page: serde_json::Value =
-        serde_json::from_str(&client.get(format!("{url}/v1/projects/{}/spans?limit=1", args.project)).send().await?.text().await?)?;
+    let page: serde_json::Value = serde_json::from_str(
+        &client.get(format!("{url}/v1/projects/{}/spans?limit=1", args.project)).send().await?.text().await?,
+    )?;
     if page["data"].as_array().map_or(0, Vec::len) != 1 {
         bail!("spans are not queryable: {page}");
     }
     let rss = server_pid.and_then(rss_kib);
     let spans_per_second = total_spans as f64 / elapsed.as_secs_f64();
-    println!("spans sent:          {total_spans} in {requests} requests of {} spans", args.traces_per_request * SPANS_PER_TRACE);
-    println!("acknowledged after:  {:.2} s ({:.0} spans/s)", acknowledged.as_secs_f64(), total_spans as f64 / acknowledged.as_secs_f64());
+    println!(
+        "spans sent:          {total_spans} in {requests} requests of {} spans",
+        args.traces_per_request * SPANS_PER_TRACE
+    );
+    println!(
+        "acknowledged after:  {:.2} s ({:.0} spans/s)",
+        acknowledged.as_secs_f64(),
+        total_spans as f64 / acknowledged.as_secs_f64()
+    );
     println!("queryable after:     {:.2} s", elapsed.as_secs_f64());
     println!("end-to-end:          {spans_per_second:.0} spans/s");
     println!("503 retries:         {}", retries.load(Ordering::Relaxed));
     if let Some((now, _)) = rss {
-        println!("server RSS:          {:.1} MiB now, {:.1} MiB peak", now as f64 / 1024.0, peak_rss.max(rss.map_or(0, |r| r.1)) as f64 / 1024.0);
+        println!(
+            "server RSS:          {:.1} MiB now, {:.1} MiB peak",
+            now as f64 / 1024.0,
+            peak_rss.max(rss.map_or(0, |r| r.1)) as f64 / 1024.0
+        );
     }
     println!(
         "{}",

@@ -48,7 +48,8 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
         }
         Err(IngestError::Decode(err)) => error(encoding, StatusCode::BAD_REQUEST, err.to_string()),
         Err(IngestError::Queue(QueueError::Full)) => {
-            let mut response = error(encoding, StatusCode::SERVICE_UNAVAILABLE, "ingest queue is full; retry later".into());
+            let mut response =
+                error(encoding, StatusCode::SERVICE_UNAVAILABLE, "ingest queue is full; retry later".into());
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
             response
         }
@@ -84,7 +85,10 @@ fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, (
         "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
         "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
         other => {
-            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("unsupported content encoding {other:?}: use gzip or deflate")))
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported content encoding {other:?}: use gzip or deflate"),
+            ))
         }
     };
     let mut inflated = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
@@ -142,7 +146,10 @@ mod tests {
 
     #[test]
     fn corrupt_gzip_and_unknown_encodings_are_refused() {
-        assert_eq!(decompress(&headers("gzip"), Bytes::from_static(b"nope"), 100).expect_err("corrupt").0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            decompress(&headers("gzip"), Bytes::from_static(b"nope"), 100).expect_err("corrupt").0,
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(
             decompress(&headers("br"), Bytes::from_static(b"x"), 100).expect_err("unknown").0,
             StatusCode::UNSUPPORTED_MEDIA_TYPE

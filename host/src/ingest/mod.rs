@@ -99,7 +99,10 @@ impl Ingestor {
         }
         self.metrics.spans_accepted.get_or_create(&vec![("transport", transport)]).inc_by(accepted);
         if let Some(partial) = &partial_success {
-            self.metrics.spans_rejected.get_or_create(&vec![("transport", transport)]).inc_by(partial.rejected_spans as u64);
+            self.metrics
+                .spans_rejected
+                .get_or_create(&vec![("transport", transport)])
+                .inc_by(partial.rejected_spans as u64);
             tracing::debug!(rejected = partial.rejected_spans, message = %partial.error_message, "spans rejected");
         }
         Ok(ExportTraceServiceResponse { partial_success })

@@ -26,8 +26,19 @@ pub enum SpanRejection {
 }
 
 /// OpenInference span kinds, as stored and filtered on.
-pub const SPAN_KINDS: [&str; 11] =
-    ["LLM", "CHAIN", "TOOL", "RETRIEVER", "EMBEDDING", "AGENT", "RERANKER", "GUARDRAIL", "EVALUATOR", "DECISION", "UNKNOWN"];
+pub const SPAN_KINDS: [&str; 11] = [
+    "LLM",
+    "CHAIN",
+    "TOOL",
+    "RETRIEVER",
+    "EMBEDDING",
+    "AGENT",
+    "RERANKER",
+    "GUARDRAIL",
+    "EVALUATOR",
+    "DECISION",
+    "UNKNOWN",
+];
 
 fn valid_id(bytes: &[u8], len: usize) -> bool {
     bytes.len() == len && bytes.iter().any(|b| *b != 0)
@@ -85,11 +96,8 @@ pub fn to_record(span: Span, project: Arc<str>) -> Result<SpanRecord, SpanReject
         .events
         .into_iter()
         .map(|event| {
-            let attributes: Map<String, Value> = event
-                .attributes
-                .into_iter()
-                .map(|kv| (clean_text(kv.key), any_value_to_json(kv.value)))
-                .collect();
+            let attributes: Map<String, Value> =
+                event.attributes.into_iter().map(|kv| (clean_text(kv.key), any_value_to_json(kv.value))).collect();
             json!({
                 "name": clean_text(event.name),
                 "timestamp_ns": i64::try_from(event.time_unix_nano).unwrap_or(i64::MAX),
@@ -240,7 +248,9 @@ mod tests {
                 kv("gen_ai.usage.output_tokens", any_value::Value::IntValue(3)),
                 kv(
                     "gen_ai.input.messages",
-                    any_value::Value::StringValue(r#"[{"role":"user","parts":[{"type":"text","content":"hi"}]}]"#.into()),
+                    any_value::Value::StringValue(
+                        r#"[{"role":"user","parts":[{"type":"text","content":"hi"}]}]"#.into(),
+                    ),
                 ),
             ]),
             "p".into(),
@@ -268,8 +278,11 @@ mod tests {
 
     #[test]
     fn unknown_kinds_become_unknown() {
-        let record = to_record(span(vec![kv("openinference.span.kind", any_value::Value::StringValue("weird".into()))]), "p".into())
-            .expect("valid span");
+        let record = to_record(
+            span(vec![kv("openinference.span.kind", any_value::Value::StringValue("weird".into()))]),
+            "p".into(),
+        )
+        .expect("valid span");
         assert_eq!(record.span_kind, "UNKNOWN");
     }
 }

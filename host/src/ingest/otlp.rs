@@ -88,9 +88,7 @@ fn project_of(resource: Option<&Resource>, header_project: Option<&str>) -> Arc<
     if let Some(name) = header_project.filter(|n| !n.is_empty()) {
         return name.into();
     }
-    resource
-        .and_then(|r| project_attribute(&r.attributes))
-        .map_or_else(|| DEFAULT_PROJECT.into(), |name| name.into())
+    resource.and_then(|r| project_attribute(&r.attributes)).map_or_else(|| DEFAULT_PROJECT.into(), |name| name.into())
 }
 
 fn project_attribute(attributes: &[KeyValue]) -> Option<&str> {

@@ -11,12 +11,14 @@ mod write;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::FromRow;
 
 pub use error::{Result, StoreError};
@@ -32,7 +34,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 #[derive(Debug, Clone)]
 enum Pools {
     /// SQLite allows one writer at a time, so writes get a pool of one and reads their own.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -50,10 +55,8 @@ impl Store {
         let url = match url {
             Some(url) => url.to_owned(),
             None => {
-                std::fs::create_dir_all(working_dir).map_err(|source| StoreError::WorkingDir {
-                    path: working_dir.display().to_string(),
-                    source,
-                })?;
+                std::fs::create_dir_all(working_dir)
+                    .map_err(|source| StoreError::WorkingDir { path: working_dir.display().to_string(), source })?;
                 format!("sqlite://{}", working_dir.join("ember.db").display())
             }
         };
@@ -89,11 +92,8 @@ impl Store {
     }
 
     async fn connect_postgres(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         Ok(Self::with_pools(Pools::Postgres(pool)))
     }
 

@@ -18,7 +18,12 @@ const PROJECT_COLUMNS: &str = "SELECT id, name, description, created_ns, updated
 
 impl Store {
     /// Projects newest first, from `from_id` (inclusive), optionally filtered by a case-insensitive substring.
-    pub async fn list_projects(&self, from_id: Option<i64>, limit: i64, name_contains: Option<&str>) -> Result<Vec<ProjectRow>> {
+    pub async fn list_projects(
+        &self,
+        from_id: Option<i64>,
+        limit: i64,
+        name_contains: Option<&str>,
+    ) -> Result<Vec<ProjectRow>> {
         let pattern = name_contains.map(|s| format!("%{}%", s.to_lowercase()));
         let mut sql = self.sql();
         sql.push(PROJECT_COLUMNS).push(" WHERE id <= ").bind(Param::I64(from_id.unwrap_or(i64::MAX)));

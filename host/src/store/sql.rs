@@ -123,10 +123,7 @@ mod tests {
     #[test]
     fn postgres_placeholders_are_numbered_and_json_is_cast() {
         let mut sql = Sql::new(Dialect::Postgres);
-        sql.push("INSERT INTO t VALUES ")
-            .bind_list([Param::I64(1), Param::Str("a")])
-            .push(", ")
-            .bind_json("{}");
+        sql.push("INSERT INTO t VALUES ").bind_list([Param::I64(1), Param::Str("a")]).push(", ").bind_json("{}");
         assert_eq!(sql.text(), "INSERT INTO t VALUES ($1, $2), $3::jsonb");
         assert_eq!(sql.param_count(), 3);
     }

@@ -162,10 +162,12 @@ impl<'a> BatchPlan<'a> {
                 })
                 .or_insert(Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns });
             if let Some(session) = session_id {
-                sessions
-                    .entry(session)
-                    .and_modify(|s| s.widen(span.start_ns, span.end_ns))
-                    .or_insert(Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns });
+                sessions.entry(session).and_modify(|s| s.widen(span.start_ns, span.end_ns)).or_insert(Extent {
+                    project_id,
+                    session_id,
+                    start_ns: span.start_ns,
+                    end_ns: span.end_ns,
+                });
             }
         }
         // Sorted keys give concurrent writers (PostgreSQL replicas) one lock order.

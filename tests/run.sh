@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs Ember's whole test suite: formatting, lints, unit tests and the end-to-end tests against
+# SQLite and PostgreSQL. Works on a fresh Debian machine; installs what it needs when run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+apt_updated=
+apt_install() {
+    [ -n "$apt_updated" ] || { as_root apt-get update -qq && apt_updated=1; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# Rust: rustup's toolchain when present, else Debian's.
+if ! command -v cargo >/dev/null; then
+    log "installing Rust from Debian (rustc-web, cargo-web)"
+    apt_install rustc-web cargo-web gcc
+fi
+command -v cc >/dev/null || apt_install gcc
+
+# PostgreSQL on 127.0.0.1:5432 for the PostgreSQL half of the end-to-end tests.
+pg_ready() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if ! pg_ready; then
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        log "installing PostgreSQL"
+        apt_install postgresql || true
+    fi
+    if ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        version=$(ls /etc/postgresql | sort -V | tail -n 1)
+        log "starting PostgreSQL $version"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+        # Trust local TCP connections for the postgres user, as CI machines do.
+        if ! psql -h 127.0.0.1 -U postgres -c 'select 1' >/dev/null 2>&1; then
+            hba=$(ls /etc/postgresql/"$version"/main/pg_hba.conf)
+            as_root sed -i 's/^\(host[[:space:]]\+all[[:space:]]\+all[[:space:]]\+127.0.0.1\/32[[:space:]]\+\).*/\1trust/' "$hba" || true
+            as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
+        fi
+    fi
+fi
+if pg_ready; then
+    log "PostgreSQL is up on 127.0.0.1:5432"
+elif [ -n "${CI:-}" ]; then
+    echo "PostgreSQL is required in CI but is not reachable on 127.0.0.1:5432" >&2
+    exit 1
+else
+    printf '\n!!!!!!!!\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the\n!!! end-to-end tests will be SKIPPED. CI never skips it.\n!!!!!!!!\n\n'
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --locked
