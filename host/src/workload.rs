@@ -46,7 +46,7 @@ const WORDS: [&str; 32] = [
 /// Spans per generated trace.
 pub const SPANS_PER_TRACE: usize = 4;
 
-/// Makes traces with ids unique to this generator's run.
+/// Makes traces with random ids, as OpenTelemetry SDKs do.
 #[derive(Debug)]
 pub struct TraceGenerator {
     run_id: u32,
@@ -93,33 +93,34 @@ impl TraceGenerator {
         &self.texts[n as usize % self.texts.len()]
     }
 
+    /// A random trace id (as OpenTelemetry SDKs make them, so indexes see realistic key order)
+    /// with the sequence number in its last bytes.
     fn ids(&mut self) -> ([u8; 16], u32) {
         let seq = self.next;
         self.next = self.next.wrapping_add(1);
-        let mut trace_id = [0u8; 16];
-        trace_id[..4].copy_from_slice(&self.run_id.to_be_bytes());
-        trace_id[4..8].copy_from_slice(&seq.to_be_bytes());
-        trace_id[15] = 1;
+        let mut trace_id: [u8; 16] = rand::random();
+        trace_id[12..].copy_from_slice(&seq.to_be_bytes());
         (trace_id, seq)
     }
 
-    fn span_id(&self, seq: u32, index: u8) -> Vec<u8> {
-        // 4 bytes of run, 3 of trace sequence, 1 of span index: unique within a run of 16M traces.
-        let mut id = Vec::with_capacity(8);
-        id.extend_from_slice(&self.run_id.to_be_bytes());
-        id.extend_from_slice(&seq.to_be_bytes()[1..]);
-        id.push(index + 1);
-        id
+    /// Random span ids; the index in the last byte keeps the four spans of a trace distinct.
+    fn span_ids(&self) -> [Vec<u8>; SPANS_PER_TRACE] {
+        std::array::from_fn(|index| {
+            let mut id: [u8; 8] = rand::random();
+            id[7] = index as u8 + 1;
+            id.to_vec()
+        })
     }
 
     /// One trace of `SPANS_PER_TRACE` spans in session `session`.
     pub fn trace(&mut self, session: Option<&str>) -> Vec<Span> {
         let (trace_id, seq) = self.ids();
         let start = self.now_ns + u64::from(seq) * 1_000_000;
-        let root_id = self.span_id(seq, 0);
+        let span_ids = self.span_ids();
+        let root_id = span_ids[0].clone();
         let span = |index: u8, name: &str, offset_ms: u64, duration_ms: u64, attributes: Vec<KeyValue>| Span {
             trace_id: trace_id.to_vec(),
-            span_id: self.span_id(seq, index),
+            span_id: span_ids[index as usize].clone(),
             parent_span_id: if index == 0 { Vec::new() } else { root_id.clone() },
             name: name.to_owned(),
             kind: 1,
