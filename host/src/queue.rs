@@ -72,9 +72,22 @@ impl SpanQueue {
         Ok(())
     }
 
+    /// Spans that can still be queued right now.
+    pub fn room(&self) -> usize {
+        if self.permits.is_closed() {
+            return 0;
+        }
+        self.permits.available_permits()
+    }
+
     /// Refuses every later push; the writer then drains what is queued.
     pub fn close(&self) {
         self.permits.close();
+    }
+
+    /// True once `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.permits.is_closed()
     }
 
     /// Spans currently queued.

@@ -30,6 +30,7 @@ CREATE INDEX traces_session ON traces (session_id) WHERE session_id IS NOT NULL;
 CREATE TABLE spans (
     id               INTEGER PRIMARY KEY,
     project_id       INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    trace_rowid      INTEGER NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
     trace_id         TEXT    NOT NULL,
     span_id          TEXT    NOT NULL UNIQUE,
     parent_id        TEXT,
@@ -55,5 +56,7 @@ CREATE TABLE spans (
 -- Listing a project's spans newest first (sort=id) and by time (sort=start_time).
 CREATE INDEX spans_project_id ON spans (project_id, id);
 CREATE INDEX spans_project_start ON spans (project_id, start_ns, id);
--- Trace trees, trace deletion and per-trace token sums.
-CREATE INDEX spans_trace ON spans (trace_id);
+-- Trace trees, trace deletion and per-trace token sums. Keyed by the trace's row id, which grows
+-- with every new trace, so that ingest appends to this index instead of inserting at random
+-- places as a random 128-bit trace id would.
+CREATE INDEX spans_trace ON spans (trace_rowid);

@@ -64,7 +64,7 @@ pub async fn list(
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
         let spans = if include_spans {
-            Some(state.store.spans_of_trace(&row.trace_id).await?.iter().map(views::trace_span).collect())
+            Some(state.store.spans_of_trace(row.id).await?.iter().map(views::trace_span).collect())
         } else {
             None
         };
@@ -93,7 +93,7 @@ async fn find(state: &AppState, identifier: &str) -> ApiResult<TraceRow> {
 /// `child_count`, ready for a virtualised tree. Spans whose parent is missing are roots.
 pub async fn tree(State(state): State<AppState>, Path(trace): Path<String>) -> ApiResult<Json<Value>> {
     let row = find(&state, &trace).await?;
-    let spans = state.store.spans_of_trace(&row.trace_id).await?;
+    let spans = state.store.spans_of_trace(row.id).await?;
     let ordered = depth_first(&spans);
     let mut data = views::trace(&row, None);
     let nodes: Vec<Value> = ordered

@@ -113,6 +113,8 @@ async fn main() -> anyhow::Result<()> {
             let mut generator = TraceGenerator::new();
             while next_request.fetch_add(1, Ordering::Relaxed) < requests as u64 {
                 let body = generator.request(traces, &project).encode_to_vec();
+                // Back off like an OTLP exporter: exponentially, capped by the server's Retry-After.
+                let mut backoff = Duration::from_millis(5);
                 loop {
                     let response = client
                         .post(format!("{url}/v1/traces"))
@@ -124,7 +126,8 @@ async fn main() -> anyhow::Result<()> {
                         200 => break,
                         503 => {
                             retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(1));
                         }
                         status => bail!("export failed with {status}: {}", response.text().await.unwrap_or_default()),
                     }

@@ -15,6 +15,11 @@ pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
 use crate::metrics::Metrics;
 use crate::queue::{QueueError, SpanQueue};
 
+/// The fewest encoded bytes one span takes in practice (ids, times, name and a few attributes).
+/// A body is refused before decoding when the queue cannot hold even `len / MIN_SPAN_BYTES` spans,
+/// so that a full queue does not burn CPU decoding requests it is going to refuse.
+const MIN_SPAN_BYTES: usize = 2048;
+
 /// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
 /// the async workers that serve other requests.
 const INLINE_DECODE_LIMIT: usize = 256 * 1024;
@@ -63,6 +68,13 @@ impl Ingestor {
         header_project: Option<String>,
         transport: &'static str,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
+        if self.queue.room() < (body.len() / MIN_SPAN_BYTES).max(1) {
+            let closed = self.queue.room() == 0 && self.queue.is_closed();
+            let (err, reason) =
+                if closed { (QueueError::Closed, "shutting_down") } else { (QueueError::Full, "queue_full") };
+            self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+            return Err(err.into());
+        }
         let large = body.len() > INLINE_DECODE_LIMIT;
         let decode = move || match encoding {
             Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),

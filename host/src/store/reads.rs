@@ -122,14 +122,14 @@ fn push_attribute_filter<'a>(sql: &mut Sql<'a>, path: &[String], value: &serde_j
 
 /// Token counts of a trace as Phoenix reports them: summed over LLM spans only, so that
 /// parents that repeat their children's usage are not counted twice.
-const TRACE_TOKENS: &str = "CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s WHERE s.trace_id = t.trace_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_id = t.trace_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_id = t.trace_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total";
+const TRACE_TOKENS: &str = "CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
+     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
+     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total";
 
 const SESSION_COLUMNS: &str = "SELECT ps.id, ps.session_id, ps.project_id, ps.start_ns, ps.end_ns, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s JOIN traces t ON s.trace_id = t.trace_id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_id = t.trace_id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_id = t.trace_id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total \
+     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
+     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
+     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total \
      FROM sessions ps";
 
 impl Store {
@@ -146,7 +146,11 @@ impl Store {
         if let Some(end) = q.end_ns {
             sql.push(" AND start_ns < ").bind(Param::I64(end));
         }
-        push_in(&mut sql, "trace_id", &q.trace_ids);
+        if !q.trace_ids.is_empty() {
+            sql.push(" AND trace_rowid IN (SELECT id FROM traces WHERE trace_id IN ");
+            sql.bind_list(q.trace_ids.iter().map(|v| Param::Str(v)));
+            sql.push(")");
+        }
         push_in(&mut sql, "span_id", &q.span_ids);
         push_in(&mut sql, "name", &q.names);
         push_in(&mut sql, "span_kind", &q.span_kinds);
@@ -188,13 +192,13 @@ impl Store {
         self.fetch_all(&sql).await
     }
 
-    /// Every span of one trace, in start order.
-    pub async fn spans_of_trace(&self, trace_id: &str) -> Result<Vec<SpanRow>> {
+    /// Every span of one trace (by the trace's row id), in start order.
+    pub async fn spans_of_trace(&self, trace_rowid: i64) -> Result<Vec<SpanRow>> {
         let mut sql = self.sql();
         sql.push("SELECT ")
             .push(span_columns(self.dialect()))
-            .push(" FROM spans WHERE trace_id = ")
-            .bind(Param::Str(trace_id))
+            .push(" FROM spans WHERE trace_rowid = ")
+            .bind(Param::I64(trace_rowid))
             .push(" ORDER BY start_ns, id");
         self.fetch_all(&sql).await
     }
@@ -277,7 +281,7 @@ impl Store {
     /// Deletes a trace and its spans in one transaction; false when absent.
     pub async fn delete_trace(&self, trace: &TraceRow) -> Result<bool> {
         let mut spans = self.sql();
-        spans.push("DELETE FROM spans WHERE trace_id = ").bind(Param::Str(&trace.trace_id));
+        spans.push("DELETE FROM spans WHERE trace_rowid = ").bind(Param::I64(trace.id));
         let mut traces = self.sql();
         traces.push("DELETE FROM traces WHERE id = ").bind(Param::I64(trace.id));
         let deleted = self.execute_in_transaction(&[spans, traces]).await?;

@@ -7,7 +7,7 @@ use super::sql::{Dialect, Param, Sql};
 use super::{Pools, Result, Store};
 use crate::model::SpanRecord;
 
-/// Rows per multi-row INSERT. 23 columns × 400 rows stays well under both SQLite's (32,766)
+/// Rows per multi-row INSERT. 24 columns × 400 rows stays well under both SQLite's (32,766)
 /// and PostgreSQL's (65,535) bind-parameter limits while amortising statement overhead.
 const SPAN_ROWS_PER_STATEMENT: usize = 400;
 const AGGREGATE_ROWS_PER_STATEMENT: usize = 1000;
@@ -50,12 +50,19 @@ macro_rules! write_batch_on {
             project_ids.insert(name, id);
         }
         let plan = BatchPlan::new($spans, &project_ids);
+        let dialect = $store.dialect();
+        for sql in plan.session_statements(dialect) {
+            exec!(tx, $db, &sql);
+        }
+        let mut trace_rowids: HashMap<String, i64> = HashMap::with_capacity(plan.traces.len());
+        for sql in plan.trace_statements(dialect) {
+            let args = sql.arguments::<$db>()?;
+            let rows: Vec<(i64, String)> = sqlx::query_as_with(sql.text(), args).fetch_all(&mut *tx).await?;
+            trace_rowids.extend(rows.into_iter().map(|(id, trace_id)| (trace_id, id)));
+        }
         let mut inserted = 0;
-        for sql in plan.statements($store.dialect()) {
-            let affected = exec!(tx, $db, &sql.sql);
-            if sql.counts_spans {
-                inserted += affected;
-            }
+        for sql in plan.span_statements(dialect, &trace_rowids) {
+            inserted += exec!(tx, $db, &sql);
         }
         tx.commit().await?;
         WriteOutcome { inserted, duplicates: $spans.len() as u64 - inserted }
@@ -110,11 +117,6 @@ fn select_project_id_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
 /// Current time in Unix nanoseconds.
 pub(crate) fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
-}
-
-struct PlannedSql<'a> {
-    sql: Sql<'a>,
-    counts_spans: bool,
 }
 
 #[derive(Debug)]
@@ -178,11 +180,8 @@ impl<'a> BatchPlan<'a> {
         Self { spans: unique, traces, sessions }
     }
 
-    fn statements(&self, dialect: Dialect) -> Vec<PlannedSql<'a>> {
-        let (least, greatest) = match dialect {
-            Dialect::Sqlite => ("min", "max"),
-            Dialect::Postgres => ("LEAST", "GREATEST"),
-        };
+    fn session_statements(&self, dialect: Dialect) -> Vec<Sql<'a>> {
+        let (least, greatest) = min_max(dialect);
         let mut out = Vec::new();
         for chunk in self.sessions.chunks(AGGREGATE_ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(dialect);
@@ -197,8 +196,15 @@ impl<'a> BatchPlan<'a> {
                 " ON CONFLICT (session_id) DO UPDATE SET start_ns = {least}(sessions.start_ns, excluded.start_ns), \
                  end_ns = {greatest}(sessions.end_ns, excluded.end_ns)"
             ));
-            out.push(PlannedSql { sql, counts_spans: false });
+            out.push(sql);
         }
+        out
+    }
+
+    /// Upserts that return `(id, trace_id)` of every trace in the batch, new or existing.
+    fn trace_statements(&self, dialect: Dialect) -> Vec<Sql<'a>> {
+        let (least, greatest) = min_max(dialect);
+        let mut out = Vec::new();
         for chunk in self.traces.chunks(AGGREGATE_ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(dialect);
             sql.push("INSERT INTO traces (trace_id, project_id, session_id, start_ns, end_ns) VALUES ");
@@ -217,29 +223,44 @@ impl<'a> BatchPlan<'a> {
             sql.push(&format!(
                 " ON CONFLICT (trace_id) DO UPDATE SET start_ns = {least}(traces.start_ns, excluded.start_ns), \
                  end_ns = {greatest}(traces.end_ns, excluded.end_ns), \
-                 session_id = COALESCE(traces.session_id, excluded.session_id)"
+                 session_id = COALESCE(traces.session_id, excluded.session_id) RETURNING id, trace_id"
             ));
-            out.push(PlannedSql { sql, counts_spans: false });
-        }
-        for chunk in self.spans.chunks(SPAN_ROWS_PER_STATEMENT) {
-            out.push(PlannedSql { sql: insert_spans_sql(dialect, chunk), counts_spans: true });
+            out.push(sql);
         }
         out
     }
+
+    fn span_statements(&self, dialect: Dialect, trace_rowids: &HashMap<String, i64>) -> Vec<Sql<'a>> {
+        let rows: Vec<(&'a SpanRecord, i64, i64)> = self
+            .spans
+            .iter()
+            .filter_map(|&(span, project_id)| Some((span, project_id, *trace_rowids.get(span.trace_id.as_str())?)))
+            .collect();
+        debug_assert_eq!(rows.len(), self.spans.len(), "every trace of the batch was upserted");
+        rows.chunks(SPAN_ROWS_PER_STATEMENT).map(|chunk| insert_spans_sql(dialect, chunk)).collect()
+    }
 }
 
-fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64)]) -> Sql<'a> {
+fn min_max(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Sqlite => ("min", "max"),
+        Dialect::Postgres => ("LEAST", "GREATEST"),
+    }
+}
+
+fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64, i64)]) -> Sql<'a> {
     let mut sql = Sql::new(dialect);
     sql.push(
-        "INSERT INTO spans (project_id, trace_id, span_id, parent_id, name, span_kind, status_code, \
+        "INSERT INTO spans (project_id, trace_rowid, trace_id, span_id, parent_id, name, span_kind, status_code, \
          status_message, start_ns, end_ns, latency_ms, model_name, token_prompt, token_completion, \
          token_total, input_value, input_mime_type, output_value, output_mime_type, session_id, \
          attributes, events) VALUES ",
     );
-    for (i, (span, project_id)) in chunk.iter().enumerate() {
+    for (i, (span, project_id, trace_rowid)) in chunk.iter().enumerate() {
         sql.push(if i == 0 { "(" } else { ", (" });
         for param in [
             Param::I64(*project_id),
+            Param::I64(*trace_rowid),
             Param::Str(&span.trace_id),
             Param::Str(&span.span_id),
             Param::OptStr(span.parent_id.as_deref()),
