@@ -25,6 +25,8 @@ CREATE TABLE traces (
     end_ns     INTEGER NOT NULL
 );
 CREATE INDEX traces_project_start ON traces (project_id, start_ns);
+-- Listing a project's traces by latency (sort=latency_ms) without sorting them all.
+CREATE INDEX traces_project_latency ON traces (project_id, (end_ns - start_ns));
 CREATE INDEX traces_session ON traces (session_id) WHERE session_id IS NOT NULL;
 
 CREATE TABLE spans (

@@ -147,7 +147,11 @@ async fn grpc_exporter_round_trip(backend: Backend) {
     db.cleanup().await;
 }
 
-async fn http_exporter(ember: &Ember, protocol: Protocol, project: &str) -> SdkTracerProvider {
+/// Exports one RAG trace with the HTTP exporter in `protocol`, naming the project only in the
+/// `x-project-name` header (the resource names another one: the header must win).
+async fn http_exporter_round_trip(backend: Backend, protocol: Protocol, project: &str) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
     let headers = HashMap::from([("x-project-name".to_owned(), project.to_owned())]);
     let exporter = SpanExporter::builder()
         .with_http()
@@ -156,32 +160,25 @@ async fn http_exporter(ember: &Ember, protocol: Protocol, project: &str) -> SdkT
         .with_headers(headers)
         .build()
         .expect("http exporter");
-    // The resource names another project: the x-project-name header must win.
-    SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource("ignored")).build()
-}
-
-async fn http_protobuf_exporter_round_trip(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else { return };
-    let ember = Ember::start(&db).await;
-    let provider = http_exporter(&ember, Protocol::HttpBinary, "http-app").await;
+    let provider =
+        SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource("ignored")).build();
     let emitter = provider.clone();
-    tokio::task::spawn_blocking(move || emit_rag_trace(&emitter, "http-session")).await.expect("emit");
+    let session = format!("{project}-session");
+    let emitted_session = session.clone();
+    tokio::task::spawn_blocking(move || emit_rag_trace(&emitter, &emitted_session)).await.expect("emit");
     flush(provider).await;
-    assert_rag_trace(&ember, "http-app", "http-session").await;
+    assert_rag_trace(&ember, project, &session).await;
     let (status, _) = ember.get_json("/v1/projects/ignored").await;
     assert_eq!(status, 404, "the header project wins over the resource attribute");
     db.cleanup().await;
 }
 
+async fn http_protobuf_exporter_round_trip(backend: Backend) {
+    http_exporter_round_trip(backend, Protocol::HttpBinary, "http-app").await;
+}
+
 async fn http_json_exporter_round_trip(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else { return };
-    let ember = Ember::start(&db).await;
-    let provider = http_exporter(&ember, Protocol::HttpJson, "json-app").await;
-    let emitter = provider.clone();
-    tokio::task::spawn_blocking(move || emit_rag_trace(&emitter, "json-session")).await.expect("emit");
-    flush(provider).await;
-    assert_rag_trace(&ember, "json-app", "json-session").await;
-    db.cleanup().await;
+    http_exporter_round_trip(backend, Protocol::HttpJson, "json-app").await;
 }
 
 on_both_backends!(grpc_exporter_round_trip, http_protobuf_exporter_round_trip, http_json_exporter_round_trip);

@@ -58,8 +58,12 @@ async fn projects_crud(backend: Backend) {
     create(json!({"name": "default"})).await.expect("create default");
     let refused = ember.client.delete(ember.url("/v1/projects/default")).send().await.expect("delete default");
     assert_eq!(refused.status().as_u16(), 403);
-    let (version_status, _) = ember.get_json("/arize_phoenix_version").await;
-    assert_eq!(version_status, 200);
+    let version = ember.client.get(ember.url("/arize_phoenix_version")).send().await.expect("version");
+    assert_eq!(version.status().as_u16(), 200);
+    let version = version.text().await.expect("text");
+    assert!(version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()), "{version}");
+    assert_eq!(ember.client.get(ember.url("/readyz")).send().await.expect("readyz").status().as_u16(), 200);
+    assert_eq!(ember.client.get(ember.url("/healthz")).send().await.expect("healthz").status().as_u16(), 200);
     db.cleanup().await;
 }
 

@@ -58,3 +58,12 @@ impl Params {
             .ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
     }
 }
+
+/// Splits the extra row off a `limit + 1` fetch: it starts the next page, if there is one.
+pub fn next_page_start<T>(rows: &mut Vec<T>, limit: i64) -> Option<T> {
+    if rows.len() as i64 > limit {
+        rows.pop()
+    } else {
+        None
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, parse_global_id};
-use super::params::Params;
+use super::params::{next_page_start, Params};
 use super::AppState;
 use crate::ingest::DEFAULT_PROJECT;
 use crate::store::{ProjectRow, Store};
@@ -41,7 +41,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
         None => None,
     };
     let mut rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
-    let next = (rows.len() as i64 > limit).then(|| rows.pop()).flatten();
+    let next = next_page_start(&mut rows, limit);
     Ok(Json(json!({
         "data": rows.iter().map(view).collect::<Vec<_>>(),
         "next_cursor": next.map(|r| global_id("Project", r.id)),

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, parse_global_id};
-use super::params::Params;
+use super::params::{next_page_start, Params};
 use super::projects::resolve;
 use super::{views, AppState};
 use crate::store::SessionQuery;
@@ -32,7 +32,7 @@ pub async fn list(
         from_id,
     };
     let mut rows = state.store.list_sessions(&query).await?;
-    let next = (rows.len() as i64 > query.limit).then(|| rows.pop()).flatten();
+    let next = next_page_start(&mut rows, query.limit);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
         let traces = state.store.traces_of_session(&row.session_id).await?;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
-use super::params::Params;
+use super::params::{next_page_start, Params};
 use super::projects::resolve;
 use super::{views, AppState};
 use crate::ingest::openinference::SPAN_KINDS;
@@ -25,7 +25,7 @@ pub async fn list(
     let project = resolve(&state.store, &project).await?;
     let query = span_query(&params, project.id)?;
     let mut rows = state.store.list_spans(&query).await?;
-    let next = (rows.len() as i64 > query.limit).then(|| rows.pop()).flatten();
+    let next = next_page_start(&mut rows, query.limit);
     Ok(Json(json!({
         "data": rows.iter().map(views::span).collect::<Vec<_>>(),
         "next_cursor": next.map(|row| cursor_of(query.sort, &row)),

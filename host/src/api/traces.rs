@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{keyed_cursor, parse_global_id, parse_keyed_cursor};
-use super::params::Params;
+use super::params::{next_page_start, Params};
 use super::projects::resolve;
 use super::{views, AppState};
 use crate::store::{SpanRow, TraceCursor, TraceQuery, TraceRow, TraceSort};
@@ -60,7 +60,7 @@ pub async fn list(
         return Ok(Json(json!({ "data": [], "next_cursor": null })));
     }
     let mut rows = state.store.list_traces(&query).await?;
-    let next = (rows.len() as i64 > query.limit).then(|| rows.pop()).flatten();
+    let next = next_page_start(&mut rows, query.limit);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
         let spans = if include_spans {
