@@ -34,7 +34,11 @@ CREATE TABLE spans (
     project_id       INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     trace_rowid      INTEGER NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
     trace_id         TEXT    NOT NULL,
-    span_id          TEXT    NOT NULL UNIQUE,
+    span_id          TEXT    NOT NULL,
+    -- The 8-byte span id as a signed integer: the unique key. An integer index is about half the
+    -- size of one on hex text and compares faster, and span ids are random, so every insert lands
+    -- on a different index page.
+    span_key         INTEGER NOT NULL UNIQUE,
     parent_id        TEXT,
     name             TEXT    NOT NULL,
     span_kind        TEXT    NOT NULL,

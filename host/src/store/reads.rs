@@ -2,6 +2,7 @@
 
 use super::rows::span_columns;
 use super::sql::{Dialect, Param, Sql};
+use super::write::span_key;
 use super::{Result, SessionRow, SpanRow, Store, TraceRow};
 
 /// Order of a span listing.
@@ -151,7 +152,15 @@ impl Store {
             sql.bind_list(q.trace_ids.iter().map(|v| Param::Str(v)));
             sql.push(")");
         }
-        push_in(&mut sql, "span_id", &q.span_ids);
+        if !q.span_ids.is_empty() {
+            // Ids that are not 16 hex digits match no span.
+            let keys: Vec<Param> = q.span_ids.iter().filter_map(|id| span_key(id)).map(Param::I64).collect();
+            if keys.is_empty() {
+                sql.push(" AND 1 = 0");
+            } else {
+                sql.push(" AND span_key IN ").bind_list(keys);
+            }
+        }
         push_in(&mut sql, "name", &q.names);
         push_in(&mut sql, "span_kind", &q.span_kinds);
         push_in(&mut sql, "status_code", &q.status_codes);
@@ -209,7 +218,10 @@ impl Store {
         sql.push("SELECT ").push(span_columns(self.dialect())).push(" FROM spans WHERE ");
         match row_id {
             Some(id) => sql.push("id = ").bind(Param::I64(id)),
-            None => sql.push("span_id = ").bind(Param::Str(span_id)),
+            None => match span_key(span_id) {
+                Some(key) => sql.push("span_key = ").bind(Param::I64(key)),
+                None => return Ok(None),
+            },
         };
         self.fetch_optional(&sql).await
     }

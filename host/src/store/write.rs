@@ -7,7 +7,7 @@ use super::sql::{Dialect, Param, Sql};
 use super::{Pools, Result, Store};
 use crate::model::SpanRecord;
 
-/// Rows per multi-row INSERT. 24 columns × 400 rows stays well under both SQLite's (32,766)
+/// Rows per multi-row INSERT. 25 columns × 400 rows stays well under both SQLite's (32,766)
 /// and PostgreSQL's (65,535) bind-parameter limits while amortising statement overhead.
 const SPAN_ROWS_PER_STATEMENT: usize = 400;
 const AGGREGATE_ROWS_PER_STATEMENT: usize = 1000;
@@ -112,6 +112,14 @@ fn select_project_id_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
     let mut sql = Sql::new(dialect);
     sql.push("SELECT id FROM projects WHERE name = ").bind(Param::Str(name));
     sql
+}
+
+/// The unique key of a span: its 8-byte id (16 hex digits) as a signed integer.
+pub(crate) fn span_key(span_id: &str) -> Option<i64> {
+    if span_id.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(span_id, 16).ok().map(|key| i64::from_ne_bytes(key.to_ne_bytes()))
 }
 
 /// Current time in Unix nanoseconds.
@@ -251,7 +259,7 @@ fn min_max(dialect: Dialect) -> (&'static str, &'static str) {
 fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64, i64)]) -> Sql<'a> {
     let mut sql = Sql::new(dialect);
     sql.push(
-        "INSERT INTO spans (project_id, trace_rowid, trace_id, span_id, parent_id, name, span_kind, status_code, \
+        "INSERT INTO spans (project_id, trace_rowid, trace_id, span_id, span_key, parent_id, name, span_kind, status_code, \
          status_message, start_ns, end_ns, latency_ms, model_name, token_prompt, token_completion, \
          token_total, input_value, input_mime_type, output_value, output_mime_type, session_id, \
          attributes, events) VALUES ",
@@ -263,6 +271,7 @@ fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64, i64)]) 
             Param::I64(*trace_rowid),
             Param::Str(&span.trace_id),
             Param::Str(&span.span_id),
+            Param::I64(span_key(&span.span_id).unwrap_or_default()),
             Param::OptStr(span.parent_id.as_deref()),
             Param::Str(&span.name),
             Param::Str(&span.span_kind),
@@ -285,6 +294,20 @@ fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64, i64)]) 
         }
         sql.bind_json(&span.attributes).push(", ").bind_json(&span.events).push(")");
     }
-    sql.push(" ON CONFLICT (span_id) DO NOTHING");
+    sql.push(" ON CONFLICT (span_key) DO NOTHING");
     sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span_key;
+
+    #[test]
+    fn span_keys_cover_all_64_bits() {
+        assert_eq!(span_key("0000000000000001"), Some(1));
+        assert_eq!(span_key("ffffffffffffffff"), Some(-1));
+        assert_eq!(span_key("8000000000000000"), Some(i64::MIN));
+        assert_eq!(span_key("xyz"), None);
+        assert_eq!(span_key("0000000000000000ff"), None);
+    }
 }
