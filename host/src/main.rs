@@ -1,13 +1,7 @@
 //! The `ember` command.
 
 use clap::{Parser, Subcommand};
-use mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
-
-/// Ingest allocates and frees many short-lived strings on every thread; mimalloc measured faster
-/// and with a smaller resident set than the system allocator on the ingest benchmark.
-#[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(name = "ember", version, about = "Self-hosted LLM tracing and evaluation with sandboxed Wasm plugins")]

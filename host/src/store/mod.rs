@@ -74,6 +74,9 @@ impl Store {
     async fn connect_sqlite(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
+            // 16 KiB pages hold five 2–3 KB span rows where 4 KiB pages hold one and waste the rest;
+            // measured 21.8 → 15.5 µs per span in `benches/store_write.rs`.
+            .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode is durable against process crashes, which is what an
             // acknowledged span needs; only an OS crash can lose the last commits.
