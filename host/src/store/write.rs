@@ -142,7 +142,8 @@ impl Extent<'_> {
     }
 }
 
-/// The statements of one batch: spans deduplicated, traces and sessions aggregated.
+/// The statements of one batch: spans with their project ids, traces and sessions aggregated.
+/// Span ids repeated within the batch need no pass here: `ON CONFLICT DO NOTHING` skips them.
 struct BatchPlan<'a> {
     spans: Vec<(&'a SpanRecord, i64)>,
     traces: Vec<(&'a str, Extent<'a>)>,
@@ -151,17 +152,20 @@ struct BatchPlan<'a> {
 
 impl<'a> BatchPlan<'a> {
     fn new(spans: &'a [SpanRecord], project_ids: &HashMap<Arc<str>, i64>) -> Self {
-        let mut seen = std::collections::HashSet::with_capacity(spans.len());
         let mut unique = Vec::with_capacity(spans.len());
+        let mut last_project: Option<(&Arc<str>, i64)> = None;
         let mut traces: HashMap<&str, Extent> = HashMap::new();
         let mut sessions: HashMap<&str, Extent> = HashMap::new();
         for span in spans {
-            let Some(&project_id) = project_ids.get(&span.project) else {
-                continue;
+            // A batch nearly always holds one project: compare the pointer before hashing the name.
+            let project_id = match last_project {
+                Some((name, id)) if Arc::ptr_eq(name, &span.project) => id,
+                _ => {
+                    let Some(&id) = project_ids.get(&span.project) else { continue };
+                    last_project = Some((&span.project, id));
+                    id
+                }
             };
-            if !seen.insert(span.span_id.as_str()) {
-                continue;
-            }
             unique.push((span, project_id));
             let session_id = span.session_id.as_deref();
             traces
