@@ -15,6 +15,10 @@ fn is_json_string_key(key: &str) -> bool {
     JSON_STRING_KEYS.iter().any(|k| key.strip_suffix(k).is_some_and(|head| head.is_empty() || head.ends_with('.')))
 }
 
+/// Deepest nesting a dotted key creates; deeper segments stay flat in one key, so that a hostile
+/// `a.a.a.…` key cannot drive the recursive tree code into a stack overflow.
+const MAX_KEY_DEPTH: usize = 32;
+
 /// Replaces NUL characters, which neither PostgreSQL text nor JSONB can store.
 pub fn clean_text(s: String) -> String {
     if s.contains('\0') {
@@ -60,7 +64,7 @@ pub fn nest(pairs: Vec<KeyValue>) -> Map<String, Value> {
         if is_json_string_key(&key) {
             value = parse_json_string(value);
         }
-        insert_path(&mut root, &key, value);
+        insert_nested(&mut root, &key, value, 0);
     }
     for value in root.values_mut() {
         lists_from_numeric_maps(value);
@@ -73,23 +77,46 @@ fn parse_json_string(value: Value) -> Value {
         return value;
     };
     match serde_json::from_str::<Value>(text) {
-        Ok(parsed @ (Value::Object(_) | Value::Array(_))) => parsed,
+        Ok(mut parsed @ (Value::Object(_) | Value::Array(_))) => {
+            clean_json(&mut parsed);
+            parsed
+        }
         _ => value,
+    }
+}
+
+/// Replaces NUL characters in every string of a parsed document (serde_json bounds its depth).
+fn clean_json(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(clean_json),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries = std::mem::take(map);
+                *map = entries.into_iter().map(|(k, v)| (clean_text(k), v)).collect();
+            }
+            map.values_mut().for_each(clean_json);
+        }
+        _ => {}
     }
 }
 
 /// Inserts `value` at the dotted `key`. A key that collides with a leaf already there is kept
 /// flat at the level where it collides, so that no attribute is lost.
 pub fn insert_path(node: &mut Map<String, Value>, key: &str, value: Value) {
+    insert_nested(node, key, value, 0);
+}
+
+fn insert_nested(node: &mut Map<String, Value>, key: &str, value: Value, depth: usize) {
     if let Some((head, tail)) = key.split_once('.') {
-        if !head.is_empty() && !tail.is_empty() {
+        if !head.is_empty() && !tail.is_empty() && depth < MAX_KEY_DEPTH {
             // Look up before inserting: most segments (`llm`, `input_messages`) already exist, and
             // `entry` would allocate the key every time.
             if !node.contains_key(head) {
                 node.insert(head.to_owned(), Value::Object(Map::new()));
             }
             if let Some(Value::Object(child)) = node.get_mut(head) {
-                insert_path(child, tail, value);
+                insert_nested(child, tail, value, depth + 1);
                 return;
             }
         }
@@ -273,6 +300,25 @@ mod tests {
         assert_eq!(take_string(&mut tree, "output.value").as_deref(), Some("a"));
         assert_eq!(tree["output"], json!({"mime_type": "text/plain"}));
         assert_eq!(take_string(&mut tree, "missing.key"), None);
+    }
+
+    #[test]
+    fn hostile_deep_keys_stay_flat_past_the_depth_limit() {
+        let key = vec!["a"; 100_000].join(".");
+        let tree = nest(vec![kv(&key, s("deep"))]);
+        let mut node = &tree;
+        for _ in 0..MAX_KEY_DEPTH {
+            node = node["a"].as_object().expect("nested");
+        }
+        let rest = vec!["a"; 100_000 - MAX_KEY_DEPTH].join(".");
+        assert_eq!(node[&rest], json!("deep"));
+        assert_eq!(flatten(&tree)[&key], json!("deep"));
+    }
+
+    #[test]
+    fn nul_characters_in_parsed_json_are_replaced() {
+        let tree = nest(vec![kv("metadata", s(r#"{"k\u0000": "v\u0000"}"#))]);
+        assert_eq!(tree["metadata"], json!({"k\u{FFFD}": "v\u{FFFD}"}));
     }
 
     #[test]

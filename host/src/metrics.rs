@@ -44,6 +44,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Registers every metric under the `ember_` prefix.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("ember");
         let spans_accepted = Family::<Labels, Counter>::default();

@@ -10,6 +10,10 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 
+/// Encoded bytes one queue permit stands for: a typical OpenInference span (1–2 KB of protobuf)
+/// takes one permit, a span carrying a 1 MB document takes about 500.
+pub const SPAN_BYTES: usize = 2048;
+
 /// Why spans were not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
@@ -55,13 +59,20 @@ pub fn span_queue(capacity: u32, metrics: Arc<Metrics>) -> (SpanQueue, QueueRece
 }
 
 impl SpanQueue {
-    /// Queues `spans` whole, or refuses them whole when the queue lacks room.
-    pub fn push(&self, spans: Vec<SpanRecord>) -> Result<(), QueueError> {
+    /// Permits a request of `spans` spans in `bytes` encoded bytes takes: one per span, or one per
+    /// `SPAN_BYTES` when its spans are larger, so that capacity bounds memory as well as span count.
+    /// A request larger than the whole queue takes all of it rather than never fitting.
+    pub fn permits_for(&self, spans: usize, bytes: usize) -> usize {
+        spans.max(bytes / SPAN_BYTES).clamp(1, self.capacity as usize)
+    }
+
+    /// Queues `spans` (decoded from `bytes` bytes) whole, or refuses them whole when the queue
+    /// lacks room.
+    pub fn push(&self, spans: Vec<SpanRecord>, bytes: usize) -> Result<(), QueueError> {
         if spans.is_empty() {
             return Ok(());
         }
-        // A request larger than the whole queue takes all of it rather than never fitting.
-        let wanted = u32::try_from(spans.len()).unwrap_or(u32::MAX).min(self.capacity);
+        let wanted = u32::try_from(self.permits_for(spans.len(), bytes)).unwrap_or(u32::MAX);
         let permit = match self.permits.clone().try_acquire_many_owned(wanted) {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::NoPermits) => return Err(QueueError::Full),
@@ -139,12 +150,13 @@ mod tests {
     #[tokio::test]
     async fn full_queue_refuses_until_a_batch_is_written() {
         let (queue, mut rx) = span_queue(10, Arc::new(Metrics::new()));
-        queue.push(spans(6)).expect("fits");
-        assert_eq!(queue.push(spans(5)), Err(QueueError::Full));
+        queue.push(spans(6), 0).expect("fits");
+        assert_eq!(queue.push(spans(5), 0), Err(QueueError::Full));
+        assert_eq!(queue.push(spans(1), 10 * SPAN_BYTES), Err(QueueError::Full), "big spans take more room");
         assert_eq!(queue.depth(), 6);
         drop(rx.rx.recv().await.expect("batch queued"));
-        queue.push(spans(10)).expect("room again");
+        queue.push(spans(10), 0).expect("room again");
         queue.close();
-        assert_eq!(queue.push(spans(1)), Err(QueueError::Closed));
+        assert_eq!(queue.push(spans(1), 0), Err(QueueError::Closed));
     }
 }

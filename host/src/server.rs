@@ -30,6 +30,8 @@ pub enum ServerError {
     Http(std::io::Error),
     #[error("grpc server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error("server task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
 }
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
@@ -49,10 +51,12 @@ impl Server {
         Ok(Self { config, store, http, grpc })
     }
 
+    /// The bound HTTP address (useful with port 0).
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http.local_addr().ok()
     }
 
+    /// The bound gRPC address (useful with port 0).
     pub fn grpc_addr(&self) -> Option<SocketAddr> {
         self.grpc.local_addr().ok()
     }
@@ -114,7 +118,7 @@ impl Server {
 fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> Result<(), ServerError> {
     match joined {
         Ok(result) => result,
-        Err(err) => Err(ServerError::Http(std::io::Error::other(err.to_string()))),
+        Err(err) => Err(ServerError::Join(err)),
     }
 }
 

@@ -73,6 +73,7 @@ impl TraceGenerator {
         Self::with_run_id(rand::random::<u32>() | 1)
     }
 
+    /// A generator whose texts and session names derive from `run_id` (ids stay random).
     pub fn with_run_id(run_id: u32) -> Self {
         let mut seed = u64::from(run_id);
         let mut texts = Vec::with_capacity(64);

@@ -1,6 +1,7 @@
 -- Ember storage, SQLite dialect. Times are Unix nanoseconds; JSON columns hold text.
+-- AUTOINCREMENT: a deleted row's id is never reused, so GlobalIDs and cursors stay unambiguous.
 CREATE TABLE projects (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT    NOT NULL UNIQUE,
     description TEXT,
     created_ns  INTEGER NOT NULL,
@@ -8,7 +9,7 @@ CREATE TABLE projects (
 );
 
 CREATE TABLE sessions (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id TEXT    NOT NULL UNIQUE,
     project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     start_ns   INTEGER NOT NULL,
@@ -17,7 +18,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_project_id ON sessions (project_id, id);
 
 CREATE TABLE traces (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     trace_id   TEXT    NOT NULL UNIQUE,
     project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     session_id TEXT,
@@ -30,7 +31,7 @@ CREATE INDEX traces_project_latency ON traces (project_id, (end_ns - start_ns));
 CREATE INDEX traces_session ON traces (session_id) WHERE session_id IS NOT NULL;
 
 CREATE TABLE spans (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id       INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     trace_rowid      INTEGER NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
     trace_id         TEXT    NOT NULL,

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use ember::workload::TraceGenerator;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use prost::Message;
 
 use crate::harness::{Backend, Ember, TestDb};
@@ -118,6 +119,33 @@ async fn bad_spans_are_rejected_one_by_one(backend: Backend) {
     assert_eq!(partial.rejected_spans, 3);
     assert!(partial.error_message.contains("invalid trace id"));
     ember.wait_for_spans("ids", 5).await;
+
+    // Hostile but valid UTF-8: a 100,000-segment dotted key, NUL characters (which PostgreSQL
+    // cannot store), a NUL in the project name, and token counts that would overflow sums.
+    let mut request = TraceGenerator::new().request(1, "hostile\0name");
+    let span = &mut request.resource_spans[0].scope_spans[0].spans[2];
+    let attribute = |key: String, value: any_value::Value| KeyValue {
+        key,
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    };
+    span.attributes.push(attribute(vec!["a"; 100_000].join("."), any_value::Value::StringValue("deep".into())));
+    span.attributes.push(attribute("nul\0key".into(), any_value::Value::StringValue("nul\0value".into())));
+    span.attributes.push(attribute("metadata".into(), any_value::Value::StringValue(r#"{"x": "\u0000"}"#.into())));
+    span.attributes.push(attribute("llm.token_count.prompt".into(), any_value::Value::IntValue(i64::MAX)));
+    span.attributes.push(attribute("llm.token_count.completion".into(), any_value::Value::IntValue(i64::MAX)));
+    let (status, _, reply) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
+    assert_eq!(status, 200);
+    assert!(decode_reply(&reply).partial_success.is_none());
+    let project = "hostile\u{FFFD}name";
+    let encoded: String = form_urlencoded::byte_serialize(project.as_bytes()).collect();
+    let spans = ember.wait_for_spans(&encoded, 4).await;
+    let llm = spans.iter().find(|s| s["span_kind"] == "LLM").expect("llm span");
+    assert_eq!(llm["attributes"]["nul\u{FFFD}key"], "nul\u{FFFD}value");
+    let (status, traces) = ember.get_json(&format!("/v1/projects/{encoded}/traces")).await;
+    assert_eq!(status, 200, "token sums do not overflow: {traces}");
+    assert!(traces["data"][0]["token_count_total"].as_i64().is_some_and(|n| n > 0));
+    assert_eq!(ember.get_json("/healthz").await.0, 200);
     db.cleanup().await;
 }
 

@@ -15,18 +15,22 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 404: the named resource does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
     }
 
+    /// 422: a parameter or body field is invalid.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_parameter", message: message.into() }
     }
 
+    /// 409: the resource already exists.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self { status: StatusCode::CONFLICT, code: "conflict", message: message.into() }
     }
 
+    /// 403: the operation is not allowed.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
     }

@@ -7,6 +7,7 @@ use super::error::{ApiError, ApiResult};
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    /// Decodes a raw query string (absent means empty).
     pub fn parse(query: Option<&str>) -> Self {
         let pairs = form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
         Self(pairs)

@@ -31,9 +31,11 @@ pub async fn resolve(store: &Store, identifier: &str) -> ApiResult<ProjectRow> {
         .ok_or_else(|| ApiError::not_found(format!("Project with name {identifier} not found")))
 }
 
+/// `GET /v1/projects`: newest first, cursor-paginated.
 pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
-    let limit = params.limit(i64::MAX - 1)?;
+    // Phoenix sets no maximum; an unbounded page is an easy way to exhaust memory.
+    let limit = params.limit(1000)?;
     let cursor = match params.get("cursor") {
         Some(c) => {
             Some(parse_global_id("Project", c).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {c}")))?)
@@ -48,12 +50,14 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     })))
 }
 
+/// Body of `POST /v1/projects`.
 #[derive(Debug, Deserialize)]
 pub struct CreateProject {
     name: String,
     description: Option<String>,
 }
 
+/// `POST /v1/projects`.
 pub async fn create(
     State(state): State<AppState>,
     body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>,
@@ -67,16 +71,19 @@ pub async fn create(
     Ok(Json(json!({ "data": view(&row) })))
 }
 
+/// `GET /v1/projects/{id-or-name}`.
 pub async fn get_one(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<Json<Value>> {
     let row = resolve(&state.store, &project).await?;
     Ok(Json(json!({ "data": view(&row) })))
 }
 
+/// Body of `PUT /v1/projects/{id-or-name}`.
 #[derive(Debug, Deserialize)]
 pub struct UpdateProject {
     description: Option<String>,
 }
 
+/// `PUT /v1/projects/{id-or-name}`: sets the description.
 pub async fn update(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -92,6 +99,7 @@ pub async fn update(
     Ok(Json(json!({ "data": view(&row) })))
 }
 
+/// `DELETE /v1/projects/{id-or-name}` with its traces, spans and sessions; `default` is kept.
 pub async fn remove(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<StatusCode> {
     let row = resolve(&state.store, &project).await?;
     if row.name == DEFAULT_PROJECT {

@@ -1,5 +1,7 @@
 //! `/v1/projects/{p}/sessions` and `/v1/sessions/{id}`.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde_json::{json, Value};
@@ -9,8 +11,12 @@ use super::ids::{global_id, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::projects::resolve;
 use super::{views, AppState};
-use crate::store::SessionQuery;
+use crate::store::{SessionQuery, TraceRow};
 
+/// Largest page; Phoenix sets none, but an unbounded page is an easy way to exhaust memory.
+const MAX_LIMIT: i64 = 1000;
+
+/// `GET /v1/projects/{p}/sessions`: one page of sessions with their traces.
 pub async fn list(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -28,19 +34,23 @@ pub async fn list(
     let query = SessionQuery {
         project_id: project.id,
         descending: params.descending(false)?,
-        limit: params.limit(i64::MAX - 1)?,
+        limit: params.limit(MAX_LIMIT)?,
         from_id,
     };
     let mut rows = state.store.list_sessions(&query).await?;
     let next = next_page_start(&mut rows, query.limit);
-    let mut data = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let traces = state.store.traces_of_session(&row.session_id).await?;
-        data.push(views::session(row, &traces));
+    let session_ids: Vec<String> = rows.iter().map(|r| r.session_id.clone()).collect();
+    let mut traces: HashMap<String, Vec<TraceRow>> = HashMap::new();
+    for trace in state.store.traces_of_sessions(&session_ids).await? {
+        let session = trace.session_id.clone().unwrap_or_default();
+        traces.entry(session).or_default().push(trace);
     }
+    let data: Vec<Value> =
+        rows.iter().map(|row| views::session(row, traces.get(&row.session_id).map_or(&[], Vec::as_slice))).collect();
     Ok(Json(json!({ "data": data, "next_cursor": next.map(|r| global_id("ProjectSession", r.id)) })))
 }
 
+/// `GET /v1/sessions/{id}`: by ProjectSession GlobalID or user session id.
 pub async fn get_one(State(state): State<AppState>, Path(session): Path<String>) -> ApiResult<Json<Value>> {
     let row_id = parse_global_id("ProjectSession", &session);
     let row = state.store.find_session(row_id, &session).await?.ok_or_else(|| match row_id {

@@ -16,6 +16,7 @@ use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
 const MAX_LIMIT: i64 = 1000;
 const STATUS_CODES: [&str; 3] = ["OK", "ERROR", "UNSET"];
 
+/// `GET /v1/projects/{p}/spans`: one filtered page of spans.
 pub async fn list(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -112,6 +113,7 @@ pub async fn find(state: &AppState, identifier: &str) -> ApiResult<SpanRow> {
         .ok_or_else(|| ApiError::not_found(format!("Span with ID {identifier} not found")))
 }
 
+/// `DELETE /v1/spans/{id}`: by Span GlobalID or OpenTelemetry span id.
 pub async fn remove(State(state): State<AppState>, Path(span): Path<String>) -> ApiResult<StatusCode> {
     let row = find(&state, &span).await?;
     if !state.store.delete_span(row.id).await? {

@@ -24,14 +24,17 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, "OK")
 }
 
+/// Prometheus / OpenMetrics text exposition.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
 }
 
+/// The Phoenix version Ember answers to, as plain text.
 pub async fn version() -> &'static str {
     PHOENIX_COMPAT_VERSION
 }
 
+/// Any unknown route: a JSON 404.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }

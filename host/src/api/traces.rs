@@ -16,6 +16,7 @@ use crate::store::{SpanRow, TraceCursor, TraceQuery, TraceRow, TraceSort};
 
 const MAX_LIMIT: i64 = 1000;
 
+/// `GET /v1/projects/{p}/traces`: one page of traces, optionally with their spans.
 pub async fn list(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -142,6 +143,7 @@ fn depth_first(spans: &[SpanRow]) -> Vec<(usize, usize, usize)> {
     out
 }
 
+/// `DELETE /v1/traces/{id}`: the trace and its spans.
 pub async fn remove(State(state): State<AppState>, Path(trace): Path<String>) -> ApiResult<StatusCode> {
     let row = find(&state, &trace).await?;
     if !state.store.delete_trace(&row).await? {

@@ -15,7 +15,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
 
-use super::{Encoding, IngestError, Ingestor};
+use super::{Compression, Encoding, IngestError, Ingestor};
 use crate::queue::QueueError;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -27,6 +27,7 @@ pub struct TraceService {
 }
 
 impl TraceService {
+    /// The service, feeding `ingestor`.
     pub fn new(ingestor: Ingestor) -> Self {
         Self { ingestor }
     }
@@ -80,9 +81,10 @@ impl UnaryService<Bytes> for ExportMethod {
         Box::pin(async move {
             let project = request.metadata().get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_owned);
             let body = request.into_inner();
-            match ingestor.export(body, Encoding::Protobuf, project, "grpc").await {
+            match ingestor.export(body, Compression::None, Encoding::Protobuf, project, "grpc").await {
                 Ok(reply) => Ok(tonic::Response::new(reply)),
                 Err(IngestError::Decode(err)) => Err(Status::invalid_argument(err.to_string())),
+                Err(IngestError::Inflate(err)) => Err(Status::invalid_argument(err.to_string())),
                 Err(IngestError::Queue(QueueError::Full)) => {
                     Err(Status::new(Code::ResourceExhausted, "ingest queue is full; retry later"))
                 }

@@ -1,13 +1,12 @@
 //! OTLP over HTTP: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip- or deflate-compressed.
 
-use std::io::Read;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 
+use super::compression::{Compression, InflateError};
 use super::{Encoding, IngestError, Ingestor};
 use crate::queue::QueueError;
 
@@ -29,16 +28,13 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
         Ok(encoding) => encoding,
         Err(message) => return error(Encoding::Json, StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
     };
-    let body = match decompress(&headers, body, ingestor.max_body_bytes) {
-        Ok(body) => body,
-        Err((status, message)) => {
-            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
-            ingestor.metrics().requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
-            return error(encoding, status, message);
-        }
+    let content_encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let compression = match Compression::from_header(content_encoding) {
+        Ok(compression) => compression,
+        Err(err) => return error(encoding, StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string()),
     };
     let project = headers.get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match ingestor.export(body, encoding, project, "http").await {
+    match ingestor.export(body, compression, encoding, project, "http").await {
         Ok(reply) => {
             let body = match encoding {
                 Encoding::Protobuf => reply.encode_to_vec(),
@@ -47,6 +43,10 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
             ([(header::CONTENT_TYPE, mime(encoding))], body).into_response()
         }
         Err(IngestError::Decode(err)) => error(encoding, StatusCode::BAD_REQUEST, err.to_string()),
+        Err(IngestError::Inflate(err @ InflateError::TooLarge(_))) => {
+            error(encoding, StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
+        }
+        Err(IngestError::Inflate(err)) => error(encoding, StatusCode::BAD_REQUEST, err.to_string()),
         Err(IngestError::Queue(QueueError::Full)) => {
             let mut response =
                 error(encoding, StatusCode::SERVICE_UNAVAILABLE, "ingest queue is full; retry later".into());
@@ -77,29 +77,6 @@ fn content_type(headers: &HeaderMap) -> Result<Encoding, String> {
     }
 }
 
-/// Undoes `Content-Encoding`, refusing bodies that inflate past `limit` bytes.
-fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, (StatusCode, String)> {
-    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
-    let reader: Box<dyn Read> = match encoding.trim().to_ascii_lowercase().as_str() {
-        "" | "identity" => return Ok(body),
-        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
-        other => {
-            return Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("unsupported content encoding {other:?}: use gzip or deflate"),
-            ))
-        }
-    };
-    let mut inflated = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    let read = reader.take(limit as u64 + 1).read_to_end(&mut inflated);
-    match read {
-        Err(err) => Err((StatusCode::BAD_REQUEST, format!("cannot decompress {encoding} body: {err}"))),
-        Ok(n) if n > limit => Err((StatusCode::PAYLOAD_TOO_LARGE, format!("decompressed body exceeds {limit} bytes"))),
-        Ok(_) => Ok(Bytes::from(inflated)),
-    }
-}
-
 fn error(encoding: Encoding, status: StatusCode, message: String) -> Response {
     let code = match status {
         StatusCode::SERVICE_UNAVAILABLE => 14, // UNAVAILABLE
@@ -112,47 +89,4 @@ fn error(encoding: Encoding, status: StatusCode, message: String) -> Response {
         Encoding::Json => serde_json::json!({ "code": code, "message": message }).to_string().into_bytes(),
     };
     (status, [(header::CONTENT_TYPE, mime(encoding))], body).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Bytes {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(data).expect("write");
-        Bytes::from(encoder.finish().expect("finish"))
-    }
-
-    fn headers(encoding: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_str(encoding).expect("header"));
-        headers
-    }
-
-    #[test]
-    fn gzip_bodies_inflate_within_the_limit() {
-        let body = decompress(&headers("gzip"), gzip(b"hello"), 100).expect("inflates");
-        assert_eq!(&body[..], b"hello");
-    }
-
-    #[test]
-    fn a_gzip_bomb_is_too_large() {
-        let bomb = gzip(&vec![0u8; 1 << 20]);
-        let err = decompress(&headers("gzip"), bomb, 1000).expect_err("too large");
-        assert_eq!(err.0, StatusCode::PAYLOAD_TOO_LARGE);
-    }
-
-    #[test]
-    fn corrupt_gzip_and_unknown_encodings_are_refused() {
-        assert_eq!(
-            decompress(&headers("gzip"), Bytes::from_static(b"nope"), 100).expect_err("corrupt").0,
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            decompress(&headers("br"), Bytes::from_static(b"x"), 100).expect_err("unknown").0,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        );
-    }
 }

@@ -1,5 +1,6 @@
 //! Ingestion: OTLP over gRPC and HTTP, decoded and mapped, then handed to the queue.
 
+pub mod compression;
 pub mod grpc;
 pub mod http;
 pub mod openinference;
@@ -10,15 +11,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 
+pub use compression::{Compression, InflateError};
 pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
 
 use crate::metrics::Metrics;
 use crate::queue::{QueueError, SpanQueue};
-
-/// The fewest encoded bytes one span takes in practice (ids, times, name and a few attributes).
-/// A body is refused before decoding when the queue cannot hold even `len / MIN_SPAN_BYTES` spans,
-/// so that a full queue does not burn CPU decoding requests it is going to refuse.
-const MIN_SPAN_BYTES: usize = 2048;
 
 /// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
 /// the async workers that serve other requests.
@@ -50,18 +47,22 @@ pub enum IngestError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
+    Inflate(#[from] InflateError),
+    #[error(transparent)]
     Queue(#[from] QueueError),
     #[error("decoder task failed")]
     Internal,
 }
 
 impl Ingestor {
+    /// An ingestor feeding `queue`, refusing bodies over `max_body_bytes` once inflated.
     pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let decoders = Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1)));
         Self { queue, metrics, decoders, max_body_bytes }
     }
 
+    /// The metrics ingest reports to.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -70,11 +71,14 @@ impl Ingestor {
     pub async fn export(
         &self,
         body: Bytes,
+        compression: Compression,
         encoding: Encoding,
         header_project: Option<String>,
         transport: &'static str,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        if self.queue.room() < (body.len() / MIN_SPAN_BYTES).max(1) {
+        // Refused before any work when the queue cannot take even the compressed body, so that a
+        // full queue does not burn CPU inflating and decoding requests it is going to refuse.
+        if self.queue.room() < self.queue.permits_for(1, body.len()) {
             let closed = self.queue.room() == 0 && self.queue.is_closed();
             let (err, reason) =
                 if closed { (QueueError::Closed, "shutting_down") } else { (QueueError::Full, "queue_full") };
@@ -82,33 +86,48 @@ impl Ingestor {
             return Err(err.into());
         }
         let _decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
-        let large = body.len() > INLINE_DECODE_LIMIT;
-        let decode = move || match encoding {
-            Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),
-            Encoding::Json => otlp::decode_json(&body, header_project.as_deref()),
+        let large = body.len() > INLINE_DECODE_LIMIT || compression != Compression::None;
+        let limit = self.max_body_bytes;
+        let decode = move || -> Result<(Decoded, usize), IngestError> {
+            let body = compression.inflate(body, limit)?;
+            let size = body.len();
+            let decoded = match encoding {
+                Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),
+                Encoding::Json => otlp::decode_json(&body, header_project.as_deref()),
+            }?;
+            Ok((decoded, size))
         };
         let decoded = if large {
             tokio::task::spawn_blocking(decode).await.map_err(|_| IngestError::Internal)?
         } else {
             decode()
         };
-        let decoded = match decoded {
+        let (decoded, size) = match decoded {
             Ok(decoded) => decoded,
             Err(err) => {
-                self.metrics.requests_rejected.get_or_create(&vec![("reason", "malformed")]).inc();
-                return Err(err.into());
+                let reason = match err {
+                    IngestError::Inflate(InflateError::TooLarge(_)) => "too_large",
+                    _ => "malformed",
+                };
+                self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+                return Err(err);
             }
         };
-        self.accept(decoded, transport)
+        self.accept(decoded, size, transport)
     }
 
-    fn accept(&self, decoded: Decoded, transport: &'static str) -> Result<ExportTraceServiceResponse, IngestError> {
+    fn accept(
+        &self,
+        decoded: Decoded,
+        size: usize,
+        transport: &'static str,
+    ) -> Result<ExportTraceServiceResponse, IngestError> {
         let accepted = decoded.spans.len() as u64;
         let partial_success = (decoded.rejected > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: decoded.rejected,
             error_message: decoded.error_message(),
         });
-        if let Err(err) = self.queue.push(decoded.spans) {
+        if let Err(err) = self.queue.push(decoded.spans, size) {
             let reason = match err {
                 QueueError::Full => "queue_full",
                 QueueError::Closed => "shutting_down",

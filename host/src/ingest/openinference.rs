@@ -25,6 +25,9 @@ pub enum SpanRejection {
     Time,
 }
 
+/// Largest token count stored for one span (2^40); no real request comes near it.
+const MAX_TOKENS: i64 = 1 << 40;
+
 /// OpenInference span kinds, as stored and filtered on.
 pub const SPAN_KINDS: [&str; 11] = [
     "LLM",
@@ -70,12 +73,13 @@ pub fn to_record(span: Span, project: Arc<str>) -> Result<SpanRecord, SpanReject
     let output_value = take_string(&mut attributes, "output.value");
     let output_mime_type = take_string(&mut attributes, "output.mime_type");
     let text = |key: &str| get_path(&attributes, key).and_then(Value::as_str).map(str::to_owned);
-    let int = |key: &str| get_path(&attributes, key).and_then(Value::as_i64);
+    // Clamped so that sums over millions of spans cannot overflow a 64-bit column.
+    let int = |key: &str| get_path(&attributes, key).and_then(Value::as_i64).map(|n| n.clamp(0, MAX_TOKENS));
     let token_prompt = int("llm.token_count.prompt");
     let token_completion = int("llm.token_count.completion");
     let token_total = int("llm.token_count.total").or(match (token_prompt, token_completion) {
         (None, None) => None,
-        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
+        (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
     });
     let span_kind = text("openinference.span.kind")
         .map(|k| k.to_ascii_uppercase())

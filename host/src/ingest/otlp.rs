@@ -85,10 +85,11 @@ struct RawScopeSpans {
 }
 
 fn project_of(resource: Option<&Resource>, header_project: Option<&str>) -> Arc<str> {
-    if let Some(name) = header_project.filter(|n| !n.is_empty()) {
-        return name.into();
-    }
-    resource.and_then(|r| project_attribute(&r.attributes)).map_or_else(|| DEFAULT_PROJECT.into(), |name| name.into())
+    let name = header_project
+        .filter(|n| !n.is_empty())
+        .or_else(|| resource.and_then(|r| project_attribute(&r.attributes)))
+        .unwrap_or(DEFAULT_PROJECT);
+    crate::attributes::clean_text(name.to_owned()).into()
 }
 
 fn project_attribute(attributes: &[KeyValue]) -> Option<&str> {

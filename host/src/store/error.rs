@@ -27,10 +27,17 @@ impl StoreError {
                 | sqlx::Error::Protocol(_) => true,
                 sqlx::Error::Database(db) => {
                     let code = db.code().unwrap_or_default();
-                    // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's serialization, deadlock and
-                    // connection-class errors.
-                    matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")
+                    let code = code.as_ref();
+                    // SQLite: the primary code is the low byte of the (extended) result code.
+                    if let Ok(sqlite) = code.parse::<u32>() {
+                        // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL: the database may come back.
+                        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14 | 15);
+                    }
+                    // PostgreSQL: serialization and deadlock, connection loss, insufficient
+                    // resources (disk full), cancellation and shutdown, read-only during failover.
+                    matches!(code, "40001" | "40P01" | "57014" | "25006")
                         || code.starts_with("08")
+                        || code.starts_with("53")
                         || code.starts_with("57P")
                 }
                 _ => false,

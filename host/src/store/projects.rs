@@ -24,22 +24,27 @@ impl Store {
         limit: i64,
         name_contains: Option<&str>,
     ) -> Result<Vec<ProjectRow>> {
-        let pattern = name_contains.map(|s| format!("%{}%", s.to_lowercase()));
+        let pattern = name_contains.map(|s| {
+            let escaped = s.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let mut sql = self.sql();
         sql.push(PROJECT_COLUMNS).push(" WHERE id <= ").bind(Param::I64(from_id.unwrap_or(i64::MAX)));
         if let Some(pattern) = pattern {
-            sql.push(" AND LOWER(name) LIKE ").bind(Param::Owned(pattern));
+            sql.push(" AND LOWER(name) LIKE ").bind(Param::Owned(pattern)).push(" ESCAPE '\\'");
         }
         sql.push(" ORDER BY id DESC LIMIT ").bind(Param::I64(limit));
         self.fetch_all(&sql).await
     }
 
+    /// A project by row id.
     pub async fn project_by_id(&self, id: i64) -> Result<Option<ProjectRow>> {
         let mut sql = self.sql();
         sql.push(PROJECT_COLUMNS).push(" WHERE id = ").bind(Param::I64(id));
         self.fetch_optional(&sql).await
     }
 
+    /// A project by its unique name.
     pub async fn project_by_name(&self, name: &str) -> Result<Option<ProjectRow>> {
         let mut sql = self.sql();
         sql.push(PROJECT_COLUMNS).push(" WHERE name = ").bind(Param::Str(name));

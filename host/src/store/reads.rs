@@ -281,11 +281,19 @@ impl Store {
 
     /// Traces of one session, oldest first.
     pub async fn traces_of_session(&self, session_id: &str) -> Result<Vec<TraceRow>> {
+        self.traces_of_sessions(&[session_id.to_owned()]).await
+    }
+
+    /// Traces of several sessions in one query, oldest first (without token sums).
+    pub async fn traces_of_sessions(&self, session_ids: &[String]) -> Result<Vec<TraceRow>> {
+        if session_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut sql = self.sql();
         sql.push("SELECT t.id, t.trace_id, t.project_id, t.session_id, t.start_ns, t.end_ns, ")
             .push("NULL AS token_prompt, NULL AS token_completion, NULL AS token_total")
-            .push(" FROM traces t WHERE t.session_id = ")
-            .bind(Param::Str(session_id))
+            .push(" FROM traces t WHERE t.session_id IN ")
+            .bind_list(session_ids.iter().map(|id| Param::Str(id)))
             .push(" ORDER BY t.start_ns, t.id");
         self.fetch_all(&sql).await
     }

@@ -32,6 +32,7 @@ pub struct Sql<'a> {
 }
 
 impl<'a> Sql<'a> {
+    /// An empty query for `dialect`.
     pub fn new(dialect: Dialect) -> Self {
         Self { dialect, text: String::with_capacity(256), params: Vec::new() }
     }
@@ -77,14 +78,17 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// The dialect placeholders are rendered for.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
+    /// The SQL text rendered so far.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// How many parameters are bound.
     pub fn param_count(&self) -> usize {
         self.params.len()
     }
