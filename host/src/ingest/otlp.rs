@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use serde_json::value::RawValue;
 
 use super::openinference::{to_record, SpanRejection};
 use crate::model::SpanRecord;
@@ -126,29 +126,57 @@ pub fn decode_protobuf(body: Bytes, header_project: Option<&str>) -> Result<Deco
     Ok(decoded)
 }
 
-/// Decodes an OTLP/JSON request (hex ids, as the OTLP specification encodes them).
-pub fn decode_json(body: &[u8], header_project: Option<&str>) -> Result<Decoded, DecodeError> {
-    let request: ExportTraceServiceRequest = serde_json::from_slice(body)?;
-    Ok(decode_request(request, header_project))
+/// The JSON envelope, keeping each resource and span as raw JSON so that they decode one by one.
+#[derive(serde::Deserialize)]
+struct JsonRequest<'a> {
+    #[serde(default, borrow, rename = "resourceSpans", alias = "resource_spans")]
+    resource_spans: Vec<JsonResourceSpans<'a>>,
 }
 
-/// Maps an already-decoded request.
-pub fn decode_request(request: ExportTraceServiceRequest, header_project: Option<&str>) -> Decoded {
+#[derive(serde::Deserialize)]
+struct JsonResourceSpans<'a> {
+    #[serde(default, borrow)]
+    resource: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "scopeSpans", alias = "scope_spans")]
+    scope_spans: Vec<JsonScopeSpans<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonScopeSpans<'a> {
+    #[serde(default, borrow)]
+    spans: Vec<&'a RawValue>,
+}
+
+/// Decodes an OTLP/JSON request (hex ids, as the OTLP specification encodes them). As with
+/// protobuf, a span with a bad id or field is rejected alone.
+pub fn decode_json(body: &[u8], header_project: Option<&str>) -> Result<Decoded, DecodeError> {
+    let request: JsonRequest = serde_json::from_slice(body)?;
     let mut decoded = Decoded::default();
     for resource_spans in request.resource_spans {
-        let project = project_of(resource_spans.resource.as_ref(), header_project);
-        for scope_spans in resource_spans.scope_spans {
-            for span in scope_spans.spans {
-                decoded.accept(span, &project);
+        let span_count: usize = resource_spans.scope_spans.iter().map(|s| s.spans.len()).sum();
+        let resource = match resource_spans.resource.map(|raw| serde_json::from_str::<Resource>(raw.get())) {
+            None => None,
+            Some(Ok(resource)) => Some(resource),
+            Some(Err(err)) => {
+                decoded.reject(span_count, format!("resource is not valid OTLP JSON: {err}"));
+                continue;
+            }
+        };
+        let project = project_of(resource.as_ref(), header_project);
+        for raw in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+            match serde_json::from_str::<Span>(raw.get()) {
+                Ok(span) => decoded.accept(span, &project),
+                Err(err) => decoded.reject(1, format!("span is not valid OTLP JSON: {err}")),
             }
         }
     }
-    decoded
+    Ok(decoded)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::AnyValue;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 
@@ -201,6 +229,19 @@ mod tests {
     fn garbage_is_a_decode_error() {
         assert!(decode_protobuf(Bytes::from_static(&[0xFF, 0xFF, 0xFF, 0x01]), None).is_err());
         assert!(decode_json(b"{not json", None).is_err());
+    }
+
+    #[test]
+    fn a_json_span_with_a_bad_id_is_rejected_alone() {
+        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"openinference.project.name","value":{"stringValue":"j"}}]},
+            "scopeSpans":[{"spans":[
+              {"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"good"},
+              {"traceId":"not-hex","spanId":"0102030405060709","name":"bad"}]}]}]}"#;
+        let decoded = decode_json(body, None).expect("envelope decodes");
+        assert_eq!(decoded.spans.len(), 1);
+        assert_eq!(&*decoded.spans[0].project, "j");
+        assert_eq!(decoded.rejected, 1);
+        assert!(decoded.error_message().contains("not valid OTLP JSON"), "{}", decoded.error_message());
     }
 
     #[test]
