@@ -117,6 +117,11 @@ async fn span_paging_filters_and_deletes(backend: Backend) {
     assert_eq!(llm["data"].as_array().map(Vec::len), Some(150));
     let (_, roots) = ember.get_json("/v1/projects/paging/spans?parent_id=null&limit=1000").await;
     assert_eq!(roots["data"].as_array().map(Vec::len), Some(75));
+    // Values compare with their JSON type on both databases: 350 matches, "350" does not.
+    let (_, number) = ember.get_json("/v1/projects/paging/spans?attribute=llm.token_count.prompt:350").await;
+    assert_eq!(number["data"].as_array().map(Vec::len), Some(1), "{number}");
+    let (_, text) = ember.get_json("/v1/projects/paging/spans?attribute=llm.token_count.prompt:%22350%22").await;
+    assert_eq!(text["data"].as_array().map(Vec::len), Some(0), "{text}");
     let (_, gold) = ember.get_json("/v1/projects/paging/spans?attribute=metadata.tier:gold&limit=1000").await;
     assert_eq!(gold["data"].as_array().map(Vec::len), Some(75));
     let (_, ok) = ember.get_json("/v1/projects/paging/spans?status_code=OK&limit=1").await;

@@ -98,16 +98,39 @@ fn push_attribute_filter<'a>(sql: &mut Sql<'a>, path: &[String], value: &serde_j
                     json_path.push_str(&format!(".\"{}\"", segment.replace('"', "\\\"")));
                 }
             }
-            sql.push(" AND json_extract(attributes, ").bind(Param::Owned(json_path)).push(") = ");
-            match value {
-                serde_json::Value::Bool(b) => sql.bind(Param::I64(i64::from(*b))),
-                serde_json::Value::Number(n) => match n.as_i64() {
-                    Some(i) => sql.bind(Param::I64(i)),
-                    None => sql.bind(Param::F64(n.as_f64().unwrap_or(f64::NAN))),
-                },
-                serde_json::Value::String(s) => sql.bind(Param::Owned(s.clone())),
-                other => sql.push("json(").bind(Param::Owned(other.to_string())).push(")"),
+            // The JSON type is checked too, so that `true` does not match 1 nor "1" match 1,
+            // as JSONB equality behaves on PostgreSQL.
+            let json_type = match value {
+                serde_json::Value::Bool(true) => "'true'",
+                serde_json::Value::Bool(false) => "'false'",
+                serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "'integer'",
+                serde_json::Value::Number(_) => "'real'",
+                serde_json::Value::String(_) => "'text'",
+                serde_json::Value::Null => "'null'",
+                serde_json::Value::Array(_) => "'array'",
+                serde_json::Value::Object(_) => "'object'",
             };
+            sql.push(" AND json_type(attributes, ")
+                .bind(Param::Owned(json_path.clone()))
+                .push(&format!(") = {json_type}"));
+            match value {
+                serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+                serde_json::Value::Number(n) => {
+                    sql.push(" AND json_extract(attributes, ").bind(Param::Owned(json_path)).push(") = ");
+                    match n.as_i64() {
+                        Some(i) => sql.bind(Param::I64(i)),
+                        None => sql.bind(Param::F64(n.as_f64().unwrap_or(f64::NAN))),
+                    };
+                }
+                serde_json::Value::String(text) => {
+                    sql.push(" AND json_extract(attributes, ").bind(Param::Owned(json_path)).push(") = ");
+                    sql.bind(Param::Owned(text.clone()));
+                }
+                other => {
+                    sql.push(" AND json_extract(attributes, ").bind(Param::Owned(json_path)).push(") = json(");
+                    sql.bind(Param::Owned(other.to_string())).push(")");
+                }
+            }
         }
         Dialect::Postgres => {
             let quoted: Vec<String> =
