@@ -45,7 +45,15 @@ struct Args {
 struct Spawned {
     child: tokio::process::Child,
     url: String,
-    _dir: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for Spawned {
+    /// Removes the started server's database, which a long run grows to gigabytes, on every exit path.
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 async fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
@@ -71,7 +79,7 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??.context("server exited")?;
     let http = line.split_whitespace().find_map(|w| w.strip_prefix("http=")).context("no http address")?;
-    Ok(Spawned { child, url: format!("http://{http}"), _dir: dir })
+    Ok(Spawned { child, url: format!("http://{http}"), dir })
 }
 
 fn rss_kib(pid: u32) -> Option<(u64, u64)> {

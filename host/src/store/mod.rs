@@ -87,8 +87,10 @@ impl Store {
             // over the index, and misses cost a read syscall each. Readers get 4 MiB apiece.
             .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory")
-            // Checkpoint every 64 MiB of WAL instead of 4 MiB: far fewer fsyncs under ingest load.
-            .pragma("wal_autocheckpoint", "16384");
+            // Checkpoint every 64 MiB of WAL (4,096 pages of 16 KiB) instead of SQLite's 1,000
+            // pages: far fewer fsyncs under ingest load. The WAL file is truncated back to 64 MiB.
+            .pragma("wal_autocheckpoint", "4096")
+            .pragma("journal_size_limit", "67108864");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone().pragma("cache_size", "-24576"))
