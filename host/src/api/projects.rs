@@ -1,6 +1,7 @@
 //! `/v1/projects`: list, create, read, update, delete.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -15,6 +16,25 @@ use crate::store::{ProjectRow, Store};
 
 fn view(row: &ProjectRow) -> Value {
     json!({ "id": global_id("Project", row.id), "name": row.name, "description": row.description })
+}
+
+/// A project named by the `{project}` path segment, with the request's query parameters: what
+/// every per-project listing starts from.
+pub struct ProjectRequest {
+    pub project: ProjectRow,
+    pub params: Params,
+}
+
+impl FromRequestParts<AppState> for ProjectRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(identifier) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|err| ApiError::invalid(err.body_text()))?;
+        let params = Params::parse(parts.uri.query());
+        let project = resolve(&state.store, &identifier).await?;
+        Ok(Self { project, params })
+    }
 }
 
 /// Resolves a project identifier: a Project GlobalID first, else a name.

@@ -2,14 +2,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, parse_global_id};
-use super::params::{next_page_start, Params};
-use super::projects::resolve;
+use super::params::next_page_start;
+use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::store::{SessionQuery, TraceRow};
 
@@ -19,11 +19,8 @@ const MAX_LIMIT: i64 = 1000;
 /// `GET /v1/projects/{p}/sessions`: one page of sessions with their traces.
 pub async fn list(
     State(state): State<AppState>,
-    Path(project): Path<String>,
-    RawQuery(query): RawQuery,
+    ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let project = resolve(&state.store, &project).await?;
     let from_id = match params.get("cursor") {
         None => None,
         Some(raw) => Some(

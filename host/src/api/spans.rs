@@ -1,6 +1,6 @@
 //! `/v1/projects/{p}/spans` (filtered, cursor-paginated) and `DELETE /v1/spans/{id}`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
 use super::params::{next_page_start, Params};
-use super::projects::resolve;
+use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::ingest::openinference::SPAN_KINDS;
 use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
@@ -19,11 +19,8 @@ const STATUS_CODES: [&str; 3] = ["OK", "ERROR", "UNSET"];
 /// `GET /v1/projects/{p}/spans`: one filtered page of spans.
 pub async fn list(
     State(state): State<AppState>,
-    Path(project): Path<String>,
-    RawQuery(query): RawQuery,
+    ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let project = resolve(&state.store, &project).await?;
     let query = span_query(&params, project.id)?;
     let mut rows = state.store.list_spans(&query).await?;
     let next = next_page_start(&mut rows, query.limit);

@@ -2,15 +2,15 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::ids::{keyed_cursor, parse_global_id, parse_keyed_cursor};
-use super::params::{next_page_start, Params};
-use super::projects::resolve;
+use super::params::next_page_start;
+use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::store::{SpanRow, TraceCursor, TraceQuery, TraceRow, TraceSort};
 
@@ -19,11 +19,8 @@ const MAX_LIMIT: i64 = 1000;
 /// `GET /v1/projects/{p}/traces`: one page of traces, optionally with their spans.
 pub async fn list(
     State(state): State<AppState>,
-    Path(project): Path<String>,
-    RawQuery(query): RawQuery,
+    ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let project = resolve(&state.store, &project).await?;
     let sort = match params.get("sort") {
         None | Some("start_time") => TraceSort::StartTime,
         Some("latency_ms") => TraceSort::Latency,
