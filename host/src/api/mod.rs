@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
@@ -41,6 +42,10 @@ impl FromRef<AppState> for Ingestor {
     }
 }
 
+/// OTLP/HTTP exports handled at once; more wait for a slot before their bodies are read, so that
+/// buffered bodies stay within `MAX_EXPORTS_IN_FLIGHT × EMBER_MAX_BODY_BYTES`.
+const MAX_EXPORTS_IN_FLIGHT: usize = 16;
+
 /// Phoenix version reported to its clients, which enable features by it.
 pub const PHOENIX_COMPAT_VERSION: &str = "20.26.1";
 
@@ -48,7 +53,10 @@ pub const PHOENIX_COMPAT_VERSION: &str = "20.26.1";
 pub fn router(state: AppState) -> Router {
     let body_limit = state.ingestor.max_body_bytes;
     Router::new()
-        .route("/v1/traces", post(crate::ingest::http::export_traces))
+        .route(
+            "/v1/traces",
+            post(crate::ingest::http::export_traces).layer(GlobalConcurrencyLimitLayer::new(MAX_EXPORTS_IN_FLIGHT)),
+        )
         .route("/v1/projects", get(projects::list).post(projects::create))
         .route("/v1/projects/{project}", get(projects::get_one).put(projects::update).delete(projects::remove))
         .route("/v1/projects/{project}/spans", get(spans::list))
