@@ -32,14 +32,25 @@ impl Params {
         }
     }
 
+    /// One of a fixed set of values; the first option is the default when the parameter is absent.
+    pub fn one_of<T: Copy>(&self, name: &str, options: &[(&str, T)]) -> ApiResult<T> {
+        let Some(raw) = self.get(name) else { return Ok(options[0].1) };
+        options.iter().find(|(key, _)| *key == raw).map(|(_, value)| *value).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(key, _)| *key).collect();
+            ApiError::invalid(format!("{name} must be one of {}, got {raw:?}", names.join(", ")))
+        })
+    }
+
+    /// The `cursor` parameter decoded by `parse`; a cursor it cannot read is a 422.
+    pub fn cursor<T>(&self, parse: impl FnOnce(&str) -> Option<T>) -> ApiResult<Option<T>> {
+        let Some(raw) = self.get("cursor") else { return Ok(None) };
+        parse(raw).map(Some).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {raw}")))
+    }
+
     /// `order`: true for descending; `default_desc` when absent.
     pub fn descending(&self, default_desc: bool) -> ApiResult<bool> {
-        match self.get("order") {
-            None => Ok(default_desc),
-            Some("desc") => Ok(true),
-            Some("asc") => Ok(false),
-            Some(other) => Err(ApiError::invalid(format!("order must be asc or desc, got {other:?}"))),
-        }
+        let options = if default_desc { [("desc", true), ("asc", false)] } else { [("asc", false), ("desc", true)] };
+        self.one_of("order", &options)
     }
 
     /// A boolean flag (`true`/`false`/`1`/`0`).

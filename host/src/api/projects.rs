@@ -56,12 +56,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     let params = Params::parse(query.as_deref());
     // Phoenix sets no maximum; an unbounded page is an easy way to exhaust memory.
     let limit = params.limit(1000)?;
-    let cursor = match params.get("cursor") {
-        Some(c) => {
-            Some(parse_global_id("Project", c).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {c}")))?)
-        }
-        None => None,
-    };
+    let cursor = params.cursor(|raw| parse_global_id("Project", raw))?;
     let mut rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
     let next = next_page_start(&mut rows, limit);
     Ok(Json(json!({

@@ -21,13 +21,7 @@ pub async fn list(
     State(state): State<AppState>,
     ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
-    let from_id = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(
-            parse_global_id("ProjectSession", raw)
-                .ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?,
-        ),
-    };
+    let from_id = params.cursor(|raw| parse_global_id("ProjectSession", raw))?;
     let query = SessionQuery {
         project_id: project.id,
         descending: params.descending(false)?,

@@ -38,15 +38,8 @@ fn cursor_of(sort: SpanSort, row: &SpanRow) -> String {
 }
 
 fn span_query(params: &Params, project_id: i64) -> ApiResult<SpanQuery> {
-    let sort = match params.get("sort") {
-        None | Some("id") => SpanSort::Id,
-        Some("start_time") => SpanSort::StartTime,
-        Some(other) => return Err(ApiError::invalid(format!("sort must be id or start_time, got {other:?}"))),
-    };
-    let cursor = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(parse_cursor(sort, raw).ok_or_else(|| ApiError::invalid(format!("Invalid cursor: {raw}")))?),
-    };
+    let sort = params.one_of("sort", &[("id", SpanSort::Id), ("start_time", SpanSort::StartTime)])?;
+    let cursor = params.cursor(|raw| parse_cursor(sort, raw))?;
     let span_kinds = upper_all(params.all("span_kind"));
     if let Some(bad) = span_kinds.iter().find(|k| !SPAN_KINDS.contains(&k.as_str())) {
         return Err(ApiError::invalid(format!("unknown span_kind {bad:?}; expected one of {}", SPAN_KINDS.join(", "))));

@@ -21,21 +21,12 @@ pub async fn list(
     State(state): State<AppState>,
     ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
-    let sort = match params.get("sort") {
-        None | Some("start_time") => TraceSort::StartTime,
-        Some("latency_ms") => TraceSort::Latency,
-        Some(other) => return Err(ApiError::invalid(format!("sort must be start_time or latency_ms, got {other:?}"))),
-    };
-    let cursor = match params.get("cursor") {
-        None => None,
-        Some(raw) => {
-            let (key, id) = parse_keyed_cursor("TraceCursor", raw)
-                .ok_or_else(|| ApiError::invalid(format!("Invalid cursor format: {raw}")))?;
-            Some(TraceCursor { key, id })
-        }
-    };
+    let sort = params.one_of("sort", &[("start_time", TraceSort::StartTime), ("latency_ms", TraceSort::Latency)])?;
+    let cursor =
+        params.cursor(|raw| parse_keyed_cursor("TraceCursor", raw).map(|(key, id)| TraceCursor { key, id }))?;
+    let session_identifiers = params.all("session_identifier");
     let mut session_ids = Vec::new();
-    for identifier in params.all("session_identifier") {
+    for identifier in session_identifiers.iter().cloned() {
         let row_id = parse_global_id("ProjectSession", &identifier);
         match state.store.find_session(row_id, &identifier).await? {
             Some(session) => session_ids.push(session.session_id),
@@ -54,7 +45,7 @@ pub async fn list(
         session_ids,
     };
     let include_spans = params.flag("include_spans")?;
-    if !params.all("session_identifier").is_empty() && query.session_ids.is_empty() {
+    if !session_identifiers.is_empty() && query.session_ids.is_empty() {
         return Ok(Json(json!({ "data": [], "next_cursor": null })));
     }
     let mut rows = state.store.list_traces(&query).await?;

@@ -62,11 +62,6 @@ impl Ingestor {
         Self { queue, metrics, decoders, max_body_bytes }
     }
 
-    /// The metrics ingest reports to.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
     /// Decodes one request body and queues its valid spans; the reply lists rejected spans.
     pub async fn export(
         &self,
