@@ -1,0 +1,90 @@
+//! Admission control: calls run only while they fit in the concurrency and memory budgets, so
+//! that many large sandboxes at once cannot exhaust the server's memory.
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::SandboxError;
+
+/// Counts running calls and the memory their limits reserve.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    state: Mutex<Budget>,
+    freed: Condvar,
+    max_calls: u32,
+    memory_budget: u64,
+}
+
+#[derive(Debug, Default)]
+struct Budget {
+    calls: u32,
+    memory: u64,
+}
+
+/// A running call's share of the budget; returned on drop.
+pub(crate) struct Ticket<'a> {
+    admission: &'a Admission,
+    memory: u64,
+}
+
+impl Admission {
+    pub fn new(max_calls: u32, memory_budget: u64) -> Self {
+        Self { state: Mutex::new(Budget::default()), freed: Condvar::new(), max_calls: max_calls.max(1), memory_budget }
+    }
+
+    /// Waits up to `wait` for a slot and `memory` bytes of budget.
+    pub fn admit(&self, memory: u64, wait: Duration) -> Result<Ticket<'_>, SandboxError> {
+        if memory > self.memory_budget {
+            return Err(SandboxError::Busy(format!(
+                "the plugin's memory limit ({memory} bytes) exceeds the sandbox budget ({} bytes)",
+                self.memory_budget
+            )));
+        }
+        let deadline = Instant::now() + wait;
+        let mut budget = self.state.lock().map_err(|_| SandboxError::Busy("admission lock poisoned".into()))?;
+        while budget.calls >= self.max_calls || budget.memory + memory > self.memory_budget {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(SandboxError::Busy(format!(
+                    "{} calls running, {} of {} bytes reserved",
+                    budget.calls, budget.memory, self.memory_budget
+                )));
+            }
+            budget = self
+                .freed
+                .wait_timeout(budget, left)
+                .map_err(|_| SandboxError::Busy("admission lock poisoned".into()))?
+                .0;
+        }
+        budget.calls += 1;
+        budget.memory += memory;
+        Ok(Ticket { admission: self, memory })
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut budget) = self.admission.state.lock() {
+            budget.calls -= 1;
+            budget.memory -= self.memory;
+        }
+        self.admission.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_over_budget_wait_then_are_refused() {
+        let admission = Admission::new(2, 100);
+        let first = admission.admit(60, Duration::ZERO).unwrap();
+        assert!(matches!(admission.admit(60, Duration::from_millis(10)), Err(SandboxError::Busy(_))));
+        let _second = admission.admit(40, Duration::ZERO).unwrap();
+        assert!(matches!(admission.admit(1, Duration::ZERO), Err(SandboxError::Busy(_))), "slot limit");
+        drop(first);
+        assert!(admission.admit(60, Duration::ZERO).is_ok());
+        assert!(matches!(admission.admit(101, Duration::from_secs(10)), Err(SandboxError::Busy(_))));
+    }
+}
