@@ -10,6 +10,7 @@ pub(crate) mod evaluator {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "evaluator",
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         imports: {
             "ember:plugin/llm": trappable,
             default: tracing,
@@ -21,6 +22,7 @@ pub(crate) mod span_processor {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "span-processor",
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         with: {
             "ember:plugin/types": super::evaluator::ember::plugin::types,
             "ember:plugin/host": super::evaluator::ember::plugin::host,
@@ -44,6 +46,7 @@ pub(crate) mod provider {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "provider",
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         imports: {
             "ember:plugin/outbound-http": trappable,
             default: tracing,
