@@ -37,6 +37,17 @@ pub struct ServeConfig {
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Directory of plugin components (`*.wasm`) installed at start [default: `plugins/dist`
+    /// when it exists, where `plugins/build.sh` puts the first-party plugins].
+    #[arg(long, env = "EMBER_PLUGIN_DIR")]
+    pub plugin_dir: Option<PathBuf>,
+    /// Directory for compiled plugin code [default: `compiled/` in the working directory].
+    #[arg(long, env = "EMBER_PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
+    /// Ingest pipeline file (JSON, `{"stages": [{"plugin": "pii"}, …]}`); when given, it replaces
+    /// the pipeline stored through the API.
+    #[arg(long, env = "EMBER_PIPELINE")]
+    pub pipeline: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -47,5 +58,18 @@ impl ServeConfig {
         }
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         home.join(".ember")
+    }
+
+    /// The plugin directory: the configured one, else `plugins/dist` if it exists.
+    pub fn plugin_dir(&self) -> Option<PathBuf> {
+        self.plugin_dir.clone().or_else(|| {
+            let default = PathBuf::from("plugins/dist");
+            default.is_dir().then_some(default)
+        })
+    }
+
+    /// Where compiled plugin code is cached.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.plugin_cache_dir.clone().unwrap_or_else(|| self.working_dir().join("compiled"))
     }
 }

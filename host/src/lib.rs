@@ -5,10 +5,12 @@
 
 pub mod api;
 pub mod attributes;
+pub mod cli;
 pub mod config;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
+pub mod plugins;
 pub mod queue;
 pub mod server;
 pub mod store;

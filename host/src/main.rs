@@ -14,6 +14,9 @@ struct Cli {
 enum Command {
     /// Run the server: OTLP ingestion, storage and the REST API.
     Serve(ember::ServeConfig),
+    /// Inspect plugin components and try evaluators locally.
+    #[command(subcommand)]
+    Plugin(ember::cli::PluginCommand),
 }
 
 #[tokio::main]
@@ -25,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => ember::run(config).await?,
+        Command::Plugin(command) => tokio::task::spawn_blocking(move || ember::cli::run(command)).await??,
     }
     Ok(())
 }

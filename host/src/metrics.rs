@@ -8,6 +8,17 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, &'static str)>;
+/// Labels naming a plugin, whose names are only known at run time.
+pub type PluginLabels = Vec<(&'static str, String)>;
+type HistogramFamily = Family<PluginLabels, Histogram, fn() -> Histogram>;
+
+fn instruction_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1_000.0, 4.0, 14))
+}
+
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_01, 4.0, 12))
+}
 
 /// Every metric Ember exports; cloned handles share the same values.
 #[derive(Debug)]
@@ -35,6 +46,16 @@ pub struct Metrics {
     pub write_errors: Counter,
     /// Spans the database refused even on their own (reported in the log with their ids).
     pub spans_dropped: Counter,
+    /// Plugin calls by plugin and outcome (`ok` or an error kind such as `out_of_fuel`).
+    pub plugin_calls: Family<PluginLabels, Counter>,
+    /// Instructions (fuel) used per plugin call, by plugin.
+    pub plugin_instructions: HistogramFamily,
+    /// Wall-clock seconds per plugin call, by plugin.
+    pub plugin_seconds: HistogramFamily,
+    /// Ingest pipeline stage failures, by plugin and policy (`keep` or `reject`).
+    pub pipeline_failures: Family<PluginLabels, Counter>,
+    /// Spans an ingest pipeline stage changed, by plugin.
+    pub pipeline_spans_changed: Family<PluginLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -58,6 +79,24 @@ impl Metrics {
         let spans_duplicate = Counter::default();
         let write_errors = Counter::default();
         let spans_dropped = Counter::default();
+        let plugin_calls = Family::<PluginLabels, Counter>::default();
+        let plugin_instructions = HistogramFamily::new_with_constructor(instruction_histogram as fn() -> Histogram);
+        let plugin_seconds = HistogramFamily::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let pipeline_failures = Family::<PluginLabels, Counter>::default();
+        let pipeline_spans_changed = Family::<PluginLabels, Counter>::default();
+        registry.register("plugin_calls", "Plugin calls by plugin and outcome", plugin_calls.clone());
+        registry.register("plugin_instructions", "Instructions used per plugin call", plugin_instructions.clone());
+        registry.register("plugin_call_seconds", "Wall-clock time per plugin call", plugin_seconds.clone());
+        registry.register(
+            "pipeline_failures",
+            "Ingest pipeline stage failures by plugin and policy",
+            pipeline_failures.clone(),
+        );
+        registry.register(
+            "pipeline_spans_changed",
+            "Spans changed by an ingest pipeline stage",
+            pipeline_spans_changed.clone(),
+        );
         registry.register("ingest_spans_accepted", "Spans accepted into the ingest queue", spans_accepted.clone());
         registry.register(
             "ingest_spans_rejected",
@@ -98,6 +137,31 @@ impl Metrics {
             spans_duplicate,
             write_errors,
             spans_dropped,
+            plugin_calls,
+            plugin_instructions,
+            plugin_seconds,
+            pipeline_failures,
+            pipeline_spans_changed,
+        }
+    }
+
+    /// Records one ingest pipeline stage's calls, costs and outcome.
+    pub fn record_stage(&self, report: &crate::plugins::StageReport) {
+        let plugin = || vec![("plugin", report.plugin.clone())];
+        let outcome = report.error.as_ref().map_or("ok", ember_sandbox::SandboxError::kind);
+        let mut labels = plugin();
+        labels.push(("outcome", outcome.to_owned()));
+        self.plugin_calls.get_or_create(&labels).inc_by(u64::from(report.calls));
+        if report.calls > 0 {
+            let per_call = report.instructions as f64 / f64::from(report.calls);
+            let seconds = report.elapsed.as_secs_f64() / f64::from(report.calls);
+            for _ in 0..report.calls {
+                self.plugin_instructions.get_or_create(&plugin()).observe(per_call);
+                self.plugin_seconds.get_or_create(&plugin()).observe(seconds);
+            }
+        }
+        if report.spans_changed > 0 {
+            self.pipeline_spans_changed.get_or_create(&plugin()).inc_by(report.spans_changed as u64);
         }
     }
 

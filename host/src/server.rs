@@ -15,6 +15,7 @@ use crate::config::ServeConfig;
 use crate::ingest::grpc::TraceService;
 use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
+use crate::plugins::{Pipeline, PipelineConfig, PluginHost, PluginHostError};
 use crate::queue::span_queue;
 use crate::store::{Store, StoreError};
 use crate::writer::spawn_writer;
@@ -32,12 +33,21 @@ pub enum ServerError {
     Grpc(#[from] tonic::transport::Error),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Plugins(#[from] PluginHostError),
+    #[error("ingest pipeline: {0}")]
+    Pipeline(String),
 }
+
+/// The settings key under which the API stores the ingest pipeline.
+pub const PIPELINE_SETTING: &str = "ingest_pipeline";
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
 pub struct Server {
     config: ServeConfig,
     store: Store,
+    plugins: PluginHost,
+    pipeline: Pipeline,
     http: TcpListener,
     grpc: TcpListener,
 }
@@ -46,9 +56,11 @@ impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
+        let plugins = install_plugins(&config).await?;
+        let pipeline = load_pipeline(&config, &store, &plugins).await?;
         let http = bind(SocketAddr::new(config.host, config.port)).await?;
         let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
-        Ok(Self { config, store, http, grpc })
+        Ok(Self { config, store, plugins, pipeline, http, grpc })
     }
 
     /// The bound HTTP address (useful with port 0).
@@ -66,14 +78,20 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Self { config, store, http, grpc } = self;
+        let Self { config, store, plugins, pipeline, http, grpc } = self;
         let metrics = Arc::new(Metrics::new());
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans);
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
+        ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
-        let state =
-            AppState { store: store.clone(), ingestor: ingestor.clone(), metrics, accepting: accepting.clone() };
+        let state = AppState {
+            store: store.clone(),
+            ingestor: ingestor.clone(),
+            plugins,
+            metrics,
+            accepting: accepting.clone(),
+        };
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -120,6 +138,47 @@ fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> R
         Ok(result) => result,
         Err(err) => Err(ServerError::Join(err)),
     }
+}
+
+/// Starts the sandbox and installs the components of the plugin directory.
+async fn install_plugins(config: &ServeConfig) -> Result<PluginHost, ServerError> {
+    let cache_dir = config.plugin_cache_dir();
+    let dir = config.plugin_dir();
+    tokio::task::spawn_blocking(move || {
+        let plugins = PluginHost::new(&cache_dir)?;
+        match &dir {
+            Some(dir) => {
+                let installed = plugins.install_dir(dir)?;
+                tracing::info!(dir = %dir.display(), plugins = ?installed, "plugins installed");
+            }
+            None => tracing::warn!(
+                "no plugin directory (EMBER_PLUGIN_DIR) and no plugins/dist here: no first-party plugins; \
+                 build them with `bash plugins/build.sh`"
+            ),
+        }
+        Ok(plugins)
+    })
+    .await?
+}
+
+/// The pipeline from `--pipeline`, else the one stored through the API, else none.
+async fn load_pipeline(config: &ServeConfig, store: &Store, plugins: &PluginHost) -> Result<Pipeline, ServerError> {
+    let (source, text) = match &config.pipeline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| ServerError::Pipeline(format!("reading {}: {err}", path.display())))?;
+            (path.display().to_string(), text)
+        }
+        None => match store.setting(PIPELINE_SETTING).await? {
+            Some(text) => ("the database".to_owned(), text),
+            None => return Ok(Pipeline::default()),
+        },
+    };
+    let parsed: PipelineConfig =
+        serde_json::from_str(&text).map_err(|err| ServerError::Pipeline(format!("{source}: {err}")))?;
+    let pipeline = Pipeline::build(parsed, plugins).map_err(|err| ServerError::Pipeline(format!("{source}: {err}")))?;
+    tracing::info!(%source, stages = pipeline.config().stages.len(), "ingest pipeline loaded");
+    Ok(pipeline)
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {

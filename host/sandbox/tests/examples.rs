@@ -13,7 +13,8 @@ fn the_python_token_f1_evaluator_scores_through_the_sandbox() {
     assert!(plugin.info().imports_wasi);
     assert_eq!(plugin.info().descriptor.as_ref().unwrap().name, "token_f1");
 
-    let input = EvalInput::new(r#""Who wrote Hamlet?""#, r#""It was Shakespeare""#).expected(r#""William Shakespeare""#);
+    let input =
+        EvalInput::new(r#""Who wrote Hamlet?""#, r#""It was Shakespeare""#).expected(r#""William Shakespeare""#);
     let report = plugin.evaluate(&input);
     let scores = report.outcome.expect("scores");
     // Tokens: {it, was, shakespeare} vs {william, shakespeare}: P = 1/3, R = 1/2, F1 = 0.4.
@@ -41,7 +42,8 @@ fn the_javascript_keyword_coverage_evaluator_scores_through_the_sandbox() {
     let scores = plugin.evaluate(&input).outcome.expect("scores");
     // Whole words: `refund` does not match `Refunds`; `30 days` does.
     assert_eq!(scores[0].score, Some(0.5), "{scores:?}");
-    let both = EvalInput::new(r#""q""#, r#""A refund within 30  days""#).expected(r#"{"keywords": ["refund", "30 days"]}"#);
+    let both =
+        EvalInput::new(r#""q""#, r#""A refund within 30  days""#).expected(r#"{"keywords": ["refund", "30 days"]}"#);
     assert_eq!(plugin.evaluate(&both).outcome.expect("scores")[0].score, Some(1.0));
 }
 

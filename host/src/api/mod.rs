@@ -3,6 +3,7 @@
 mod error;
 mod ids;
 mod params;
+mod plugins;
 mod projects;
 mod sessions;
 mod spans;
@@ -24,6 +25,7 @@ pub use ids::{global_id, iso_time, parse_global_id};
 
 use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
+use crate::plugins::PluginHost;
 use crate::store::Store;
 
 /// What the handlers share.
@@ -31,6 +33,7 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub ingestor: Ingestor,
+    pub plugins: PluginHost,
     pub metrics: Arc<Metrics>,
     /// Cleared when shutdown begins, so that `/readyz` turns load balancers away first.
     pub accepting: Arc<AtomicBool>,
@@ -65,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{session}", get(sessions::get_one))
         .route("/v1/spans/{span}", delete(spans::remove))
         .route("/v1/traces/{trace}", get(traces::tree).delete(traces::remove))
+        .route("/v1/plugins", get(plugins::list))
+        .route("/v1/ingest_pipeline", get(plugins::pipeline).put(plugins::set_pipeline))
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))

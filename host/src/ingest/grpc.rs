@@ -89,6 +89,7 @@ impl UnaryService<Bytes> for ExportMethod {
                     Err(Status::new(Code::ResourceExhausted, "ingest queue is full; retry later"))
                 }
                 Err(IngestError::Queue(QueueError::Closed)) => Err(Status::unavailable("server is shutting down")),
+                Err(IngestError::Pipeline(err)) => Err(Status::unavailable(err.to_string())),
                 Err(IngestError::Internal) => Err(Status::internal("decoder task failed")),
             }
         })

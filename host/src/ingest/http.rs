@@ -56,6 +56,7 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
         Err(IngestError::Queue(QueueError::Closed)) => {
             error(encoding, StatusCode::SERVICE_UNAVAILABLE, "server is shutting down".into())
         }
+        Err(IngestError::Pipeline(err)) => error(encoding, StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
         Err(IngestError::Internal) => error(encoding, StatusCode::INTERNAL_SERVER_ERROR, "decoder task failed".into()),
     }
 }

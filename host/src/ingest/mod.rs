@@ -15,6 +15,7 @@ pub use compression::{Compression, InflateError};
 pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
 
 use crate::metrics::Metrics;
+use crate::plugins::{Pipeline, PipelineError};
 use crate::queue::{QueueError, SpanQueue};
 
 /// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
@@ -32,6 +33,8 @@ pub struct Ingestor {
     decoders: Arc<tokio::sync::Semaphore>,
     /// Largest accepted request body, after decompression.
     pub max_body_bytes: usize,
+    /// Redactors and span processors run on every decoded batch; replaced whole on change.
+    pipeline: Arc<std::sync::RwLock<Arc<Pipeline>>>,
 }
 
 /// The wire encoding of an export request.
@@ -50,6 +53,8 @@ pub enum IngestError {
     Inflate(#[from] InflateError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
     #[error("decoder task failed")]
     Internal,
 }
@@ -59,7 +64,19 @@ impl Ingestor {
     pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let decoders = Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1)));
-        Self { queue, metrics, decoders, max_body_bytes }
+        Self { queue, metrics, decoders, max_body_bytes, pipeline: Arc::default() }
+    }
+
+    /// The ingest pipeline in force.
+    pub fn pipeline(&self) -> Arc<Pipeline> {
+        self.pipeline.read().map(|pipeline| pipeline.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the ingest pipeline; requests already decoding finish with the old one.
+    pub fn set_pipeline(&self, pipeline: Pipeline) {
+        if let Ok(mut current) = self.pipeline.write() {
+            *current = Arc::new(pipeline);
+        }
     }
 
     /// Decodes one request body and queues its valid spans; the reply lists rejected spans.
@@ -81,15 +98,21 @@ impl Ingestor {
             return Err(err.into());
         }
         let _decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
-        let large = body.len() > INLINE_DECODE_LIMIT || compression != Compression::None;
+        let pipeline = self.pipeline();
+        // Plugin calls are CPU-bound and may run for their whole deadline: never on async workers.
+        let large = body.len() > INLINE_DECODE_LIMIT || compression != Compression::None || !pipeline.is_empty();
         let limit = self.max_body_bytes;
+        let metrics = self.metrics.clone();
         let decode = move || -> Result<(Decoded, usize), IngestError> {
             let body = compression.inflate(body, limit)?;
             let size = body.len();
-            let decoded = match encoding {
+            let mut decoded = match encoding {
                 Encoding::Protobuf => otlp::decode_protobuf(body, header_project.as_deref()),
                 Encoding::Json => otlp::decode_json(&body, header_project.as_deref()),
             }?;
+            if !pipeline.is_empty() {
+                run_pipeline(&pipeline, &mut decoded, &metrics)?;
+            }
             Ok((decoded, size))
         };
         let decoded = if large {
@@ -102,6 +125,7 @@ impl Ingestor {
             Err(err) => {
                 let reason = match err {
                     IngestError::Inflate(InflateError::TooLarge(_)) => "too_large",
+                    IngestError::Pipeline(_) => "plugin_failed",
                     _ => "malformed",
                 };
                 self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
@@ -139,5 +163,35 @@ impl Ingestor {
             tracing::debug!(rejected = partial.rejected_spans, message = %partial.error_message, "spans rejected");
         }
         Ok(ExportTraceServiceResponse { partial_success })
+    }
+}
+
+/// Runs the pipeline over a decoded batch and records what each stage did.
+fn run_pipeline(pipeline: &Pipeline, decoded: &mut Decoded, metrics: &Metrics) -> Result<(), PipelineError> {
+    let _span = tracing::debug_span!("ingest_pipeline", spans = decoded.spans.len()).entered();
+    match pipeline.apply(&mut decoded.spans) {
+        Ok(reports) => {
+            for report in &reports {
+                metrics.record_stage(report);
+                if let Some(error) = &report.error {
+                    tracing::warn!(plugin = %report.plugin, error = %error, "pipeline stage failed; spans kept unmodified");
+                    metrics
+                        .pipeline_failures
+                        .get_or_create(&vec![("plugin", report.plugin.clone()), ("policy", "keep".to_owned())])
+                        .inc();
+                }
+            }
+            Ok(())
+        }
+        Err(err) => {
+            if let PipelineError::Rejected { plugin, .. } = &err {
+                metrics
+                    .pipeline_failures
+                    .get_or_create(&vec![("plugin", plugin.clone()), ("policy", "reject".to_owned())])
+                    .inc();
+            }
+            tracing::warn!(error = %err, "pipeline refused a batch");
+            Err(err)
+        }
     }
 }

@@ -6,6 +6,7 @@ mod error;
 mod projects;
 mod reads;
 mod rows;
+mod settings;
 mod sql;
 mod write;
 

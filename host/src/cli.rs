@@ -1,0 +1,139 @@
+//! `ember plugin …`: inspect a component and try an evaluator locally, under the same sandbox
+//! and limits the server uses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use ember_sandbox::{EvalInput, Limits, Sandbox, SandboxConfig, World};
+use serde_json::{json, Value};
+
+/// Plugin tools.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Print a component's world, WIT version, imports, exports, size and sha256 as JSON.
+    Inspect {
+        /// The component (`.wasm`).
+        file: PathBuf,
+    },
+    /// Run an evaluator on one example and print its scores and the instructions used as JSON.
+    Run(RunArgs),
+}
+
+/// `ember plugin run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The evaluator component (`.wasm`).
+    pub file: PathBuf,
+    /// The example: `{"input": …, "output": …, "expected": …, "metadata": {…}}`.
+    #[arg(long)]
+    pub input: String,
+    /// Configuration handed to the plugin (a JSON object).
+    #[arg(long, default_value = "{}")]
+    pub config: String,
+    /// Instruction budget [default: 100M, or 5G for Python/JavaScript guests].
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Memory limit in MiB [default: 64, or 256 for Python/JavaScript guests].
+    #[arg(long)]
+    pub memory_mib: Option<u64>,
+    /// Deadline in milliseconds [default: 1000, or 5000 for Python/JavaScript guests].
+    #[arg(long)]
+    pub deadline_ms: Option<u64>,
+}
+
+/// Runs a plugin subcommand, printing JSON on stdout.
+pub fn run(command: PluginCommand) -> Result<()> {
+    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache_dir()), ..SandboxConfig::default() })?;
+    let output = match command {
+        PluginCommand::Inspect { file } => inspect(&sandbox, &file)?,
+        PluginCommand::Run(args) => evaluate(&sandbox, &args)?,
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
+}
+
+fn cache_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".ember").join("compiled")
+}
+
+fn read(file: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+}
+
+fn inspect(sandbox: &Sandbox, file: &PathBuf) -> Result<Value> {
+    let wasm = read(file)?;
+    let info = sandbox.inspect(&wasm)?;
+    let limits = if info.imports_wasi { Limits::interpreted() } else { Limits::default() };
+    let described = sandbox.load(&wasm, limits).map(|plugin| plugin.info().descriptor.clone());
+    let mut value = serde_json::to_value(&info)?;
+    match described {
+        Ok(descriptor) => value["descriptor"] = serde_json::to_value(descriptor)?,
+        Err(err) => value["descriptor_error"] = json!(err.to_string()),
+    }
+    Ok(value)
+}
+
+fn evaluate(sandbox: &Sandbox, args: &RunArgs) -> Result<Value> {
+    let wasm = read(&args.file)?;
+    let info = sandbox.inspect(&wasm)?;
+    if info.world != World::Evaluator {
+        bail!("{} is a {} plugin; `ember plugin run` runs evaluators", args.file.display(), info.world);
+    }
+    let mut limits = if info.imports_wasi { Limits::interpreted() } else { Limits::default() };
+    if let Some(fuel) = args.fuel {
+        limits.fuel = fuel;
+    }
+    if let Some(mib) = args.memory_mib {
+        limits.memory_bytes = mib << 20;
+    }
+    if let Some(ms) = args.deadline_ms {
+        limits.deadline = Duration::from_millis(ms);
+    }
+    serde_json::from_str::<serde_json::Map<String, Value>>(&args.config).context("--config must be a JSON object")?;
+    let input = eval_input(&args.input)?;
+    let plugin = sandbox.load(&wasm, limits.clone())?.with_config(args.config.as_str());
+    let report = plugin.evaluate(&input);
+    let mut output = json!({
+        "plugin": plugin.info().descriptor.as_ref().map(|d| d.name.clone()),
+        "instructions": report.instructions,
+        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+        "limits": limits,
+        "log": report.log,
+    });
+    match report.outcome {
+        Ok(scores) => output["scores"] = serde_json::to_value(scores)?,
+        Err(err) => output["error"] = json!({ "kind": err.kind(), "message": err.to_string() }),
+    }
+    Ok(output)
+}
+
+/// Parses `--input`: each field may be any JSON value; it reaches the plugin as JSON text.
+fn eval_input(text: &str) -> Result<EvalInput> {
+    let value: Value = serde_json::from_str(text).context("--input must be JSON")?;
+    let Value::Object(mut fields) = value else { bail!("--input must be a JSON object") };
+    let mut take = |key: &str| fields.remove(key).map(|value| value.to_string());
+    let input = take("input").unwrap_or_else(|| "null".into());
+    let output = take("output").context("--input needs an \"output\"")?;
+    let expected = take("expected");
+    let metadata = take("metadata").unwrap_or_else(|| "{}".into());
+    Ok(EvalInput { input, output, expected, metadata })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_fields_become_json_text() {
+        let input = eval_input(r#"{"input": "q", "output": {"a": 1}, "expected": "x"}"#).unwrap();
+        assert_eq!(input.input, r#""q""#);
+        assert_eq!(input.output, r#"{"a":1}"#);
+        assert_eq!(input.expected.as_deref(), Some(r#""x""#));
+        assert_eq!(input.metadata, "{}");
+        assert!(eval_input(r#"{"input": "q"}"#).is_err());
+        assert!(eval_input("[1]").is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! Plugins in the server: the sandbox, the installed components by name, and the ingest
+//! pipeline that runs redactors and span processors over each decoded batch.
+
+mod pipeline;
+mod processing;
+mod redaction;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use ember_sandbox::{Limits, LoadError, Plugin, Sandbox, SandboxConfig};
+
+pub use pipeline::{OnError, Pipeline, PipelineConfig, PipelineError, PipelineStage, StageReport};
+
+/// Why the plugin host could not start or install a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginHostError {
+    #[error("plugin sandbox: {0}")]
+    Sandbox(#[from] LoadError),
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("plugin {name}: {source}")]
+    Load { name: String, source: LoadError },
+}
+
+/// The sandbox and the plugins installed in it, by name.
+#[derive(Clone)]
+pub struct PluginHost {
+    sandbox: Sandbox,
+    installed: Arc<RwLock<BTreeMap<String, Plugin>>>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost").field("plugins", &self.names()).finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// A sandbox caching compiled components in `cache_dir`.
+    pub fn new(cache_dir: &Path) -> Result<Self, PluginHostError> {
+        let sandbox =
+            Sandbox::new(SandboxConfig { cache_dir: Some(cache_dir.to_owned()), ..SandboxConfig::default() })?;
+        Ok(Self { sandbox, installed: Arc::default() })
+    }
+
+    /// Installs every `*.wasm` in `dir` under its file name (`pii.wasm` → `pii`). A component
+    /// that fails to load is reported and skipped, so one bad file does not stop the server.
+    pub fn install_dir(&self, dir: &Path) -> Result<Vec<String>, PluginHostError> {
+        let read_error = |source| PluginHostError::Read { path: dir.display().to_string(), source };
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(read_error)?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+            .collect();
+        paths.sort();
+        let mut installed = Vec::new();
+        for path in paths {
+            let Some(name) = path.file_stem().and_then(|stem| stem.to_str()).map(str::to_owned) else { continue };
+            let wasm = std::fs::read(&path)
+                .map_err(|source| PluginHostError::Read { path: path.display().to_string(), source })?;
+            match self.install(&name, &wasm, Limits::default()) {
+                Ok(plugin) => {
+                    let info = plugin.info();
+                    tracing::info!(plugin = %name, world = %info.world, sha256 = %info.sha256, "plugin installed");
+                    installed.push(name);
+                }
+                Err(err) => tracing::error!(path = %path.display(), error = %err, "plugin not installed"),
+            }
+        }
+        Ok(installed)
+    }
+
+    /// Loads `wasm` and installs it as `name`, replacing any plugin of that name.
+    pub fn install(&self, name: &str, wasm: &[u8], limits: Limits) -> Result<Plugin, PluginHostError> {
+        let plugin = self
+            .sandbox
+            .load(wasm, limits)
+            .map_err(|source| PluginHostError::Load { name: name.to_owned(), source })?;
+        if let Ok(mut installed) = self.installed.write() {
+            installed.insert(name.to_owned(), plugin.clone());
+        }
+        Ok(plugin)
+    }
+
+    /// The installed plugin called `name`.
+    pub fn get(&self, name: &str) -> Option<Plugin> {
+        self.installed.read().ok()?.get(name).cloned()
+    }
+
+    /// Names of the installed plugins, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.installed.read().map(|installed| installed.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Every installed plugin, sorted by name.
+    pub fn list(&self) -> Vec<(String, Plugin)> {
+        self.installed
+            .read()
+            .map(|installed| installed.iter().map(|(name, plugin)| (name.clone(), plugin.clone())).collect())
+            .unwrap_or_default()
+    }
+}
