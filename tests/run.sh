@@ -48,14 +48,29 @@ else
     printf '\n!!!!!!!!\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the\n!!! end-to-end tests will be SKIPPED. CI never skips it.\n!!!!!!!!\n\n'
 fi
 
+# Wasm guests: the first-party plugins, the hostile plugin corpus and the Python and JavaScript
+# examples. Each script installs its toolchain when missing (Debian's Rust with library sources,
+# componentize-py from PyPI, componentize-js from npm).
+log "building the first-party plugins (plugins/build.sh)"
+bash plugins/build.sh
+log "building the hostile plugin corpus (tests/plugins/build.sh)"
+bash tests/plugins/build.sh
+log "building the Python and JavaScript examples (examples/build.sh)"
+bash examples/build.sh
+
+guest_workspaces=(plugins/Cargo.toml tests/plugins/Cargo.toml)
 log "cargo fmt --check"
 cargo fmt --all -- --check
+for manifest in "${guest_workspaces[@]}"; do cargo fmt --manifest-path "$manifest" --all -- --check; done
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --manifest-path plugins/Cargo.toml --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$results"
+# The plugins' own logic, natively; then the sandbox, the server and the end-to-end tests.
+cargo test --manifest-path plugins/Cargo.toml --workspace --locked 2>&1 | tee "$results"
+cargo test --workspace --locked 2>&1 | tee -a "$results"
 # One closing line over every test binary (cargo's own last line is the doc-test run's).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$results"

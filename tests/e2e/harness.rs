@@ -82,6 +82,25 @@ impl TestDb {
         rows.into_iter().map(|(id,)| id).collect()
     }
 
+    /// All text stored for spans (names, messages, inputs, outputs, attributes, events), read
+    /// straight from the database: what a redaction test searches for leaks.
+    pub async fn stored_text(&self) -> String {
+        let url = self.direct_url();
+        let sql = "SELECT name || ' ' || status_message || ' ' || COALESCE(input_value, '') || ' ' || \
+                   COALESCE(output_value, '') || ' ' || CAST(attributes AS TEXT) || ' ' || CAST(events AS TEXT) FROM spans";
+        let rows: Vec<(String,)> = match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");
+                sqlx::query_as(sql).fetch_all(&mut conn).await.expect("select")
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&url).await.expect("open postgres");
+                sqlx::query_as(sql).fetch_all(&mut conn).await.expect("select")
+            }
+        };
+        rows.into_iter().map(|(text,)| text).collect::<Vec<_>>().join("\n")
+    }
+
     /// Drops the PostgreSQL database.
     pub async fn cleanup(self) {
         let Some(name) = &self.pg_name else { return };
@@ -102,6 +121,20 @@ pub struct Ember {
 impl Ember {
     pub async fn start(db: &TestDb) -> Self {
         Self::start_with(db, &[]).await
+    }
+
+    /// Starts the server with the first-party plugins (`plugins/dist`) installed, compiled code
+    /// cached across tests, and extra environment variables.
+    pub async fn start_with_plugins(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let plugins = repo.join("plugins/dist");
+        assert!(plugins.is_dir(), "{} missing: run `bash plugins/build.sh` (tests/run.sh does)", plugins.display());
+        let cache = repo.join("target/ember-test-cache");
+        let plugins = plugins.display().to_string();
+        let cache = cache.display().to_string();
+        let mut all = vec![("EMBER_PLUGIN_DIR", plugins.as_str()), ("EMBER_PLUGIN_CACHE_DIR", cache.as_str())];
+        all.extend_from_slice(env);
+        Self::start_with(db, &all).await
     }
 
     /// Starts the server with extra environment variables.

@@ -7,6 +7,7 @@ mod harness;
 mod backpressure;
 mod bad_input;
 mod otel_export;
+mod pipeline;
 mod rest_api;
 mod shutdown;
 mod support;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds every first-party plugin into a Wasm component: plugins/dist/<name>.wasm.
+#
+# Each plugin is built on its own (`-p`-style, through its manifest) because each enables a
+# different world feature of ember-plugin-sdk, and one component must carry exactly one world.
+# sdk/guest-cargo.sh picks the toolchain (rustup's wasm target if installed, Debian's Rust with
+# -Zbuild-std otherwise); ember-componentize turns each core module into a component. Only what
+# changed is rebuilt. Usage: plugins/build.sh [name…]   (default: every plugin)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+# Components are made from wit-bindgen modules without WASI; ember-componentize needs no adapter.
+export EMBER_GUEST_TARGET=wasm32-unknown-unknown
+out="$here/target/$EMBER_GUEST_TARGET/release"
+dist="$here/dist"
+
+if [ "$#" -gt 0 ]; then
+    plugins=("$@")
+else
+    plugins=()
+    for manifest in "$here"/*/Cargo.toml; do
+        plugins+=("$(basename "$(dirname "$manifest")")")
+    done
+fi
+
+componentize="$root/target/release/ember-componentize"
+if [ ! -x "$componentize" ] || [ -n "$(find "$root/sdk/componentize" -newer "$componentize" -type f -print -quit)" ]; then
+    echo "build.sh: building ember-componentize" >&2
+    (cd "$root" && cargo build --quiet --release -p ember-componentize)
+fi
+
+mkdir -p "$dist"
+for name in "${plugins[@]}"; do
+    [ -f "$here/$name/Cargo.toml" ] || { echo "build.sh: no plugin named $name" >&2; exit 1; }
+    "$root/sdk/guest-cargo.sh" build --quiet --release --manifest-path "$here/$name/Cargo.toml"
+    core="$out/$name.wasm"
+    component="$dist/$name.wasm"
+    if [ ! -f "$component" ] || [ "$core" -nt "$component" ] || [ "$componentize" -nt "$component" ]; then
+        "$componentize" "$core" "$component.tmp" >/dev/null
+        mv "$component.tmp" "$component"
+    fi
+done
+
+for name in "${plugins[@]}"; do
+    printf '%-22s %9d bytes\n' "$name" "$(stat -c %s "$dist/$name.wasm")"
+done
