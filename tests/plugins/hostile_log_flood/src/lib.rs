@@ -37,9 +37,7 @@ impl Guest for HostileLogFlood {
             description: "Hostile: evaluate logs a million 1 KiB lines, then scores 1.0 \
                           (expect a capped log and success)"
                 .into(),
-            config_schema: Some(
-                r#"{"type":"object","properties":{"lines":{"type":"integer","minimum":0}}}"#.into(),
-            ),
+            config_schema: Some(r#"{"type":"object","properties":{"lines":{"type":"integer","minimum":0}}}"#.into()),
         }
     }
 

@@ -20,8 +20,7 @@ impl Guest for HostileMemory {
         Descriptor {
             name: "hostile_memory".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Hostile: evaluate allocates 1 MiB chunks forever (expect out-of-memory)"
-                .into(),
+            description: "Hostile: evaluate allocates 1 MiB chunks forever (expect out-of-memory)".into(),
             config_schema: None,
         }
     }

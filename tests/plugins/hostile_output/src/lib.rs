@@ -52,9 +52,11 @@ impl Guest for HostileOutput {
     fn evaluate(_input: EvalInput) -> Result<Vec<Score>, PluginError> {
         let cfg = config();
         let scores = config_u64(&cfg, "scores");
-        let explanation_bytes = config_u64(&cfg, "explanation_bytes")
-            .unwrap_or(if scores.is_some() { 0 } else { DEFAULT_EXPLANATION_BYTES })
-            as usize;
+        let explanation_bytes = config_u64(&cfg, "explanation_bytes").unwrap_or(if scores.is_some() {
+            0
+        } else {
+            DEFAULT_EXPLANATION_BYTES
+        }) as usize;
         let scores = scores.unwrap_or(1).max(1) as usize;
 
         let mut result = Vec::with_capacity(scores);

@@ -11,7 +11,6 @@ wit_bindgen::generate!({
     world: "ember:plugin/evaluator",
 });
 
-
 /// Never reached by `depth`; read with `read_volatile` at every level.
 static FLOOR: u64 = u64::MAX;
 

@@ -13,7 +13,6 @@ wit_bindgen::generate!({
     world: "ember:plugin/evaluator",
 });
 
-
 const BIG_BYTES: usize = 80 << 20;
 const PAGE: usize = 64 << 10;
 

@@ -26,7 +26,6 @@ wit_bindgen::generate!({
 use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-
 /// A JSON string literal.
 fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -104,10 +103,8 @@ fn observe() -> String {
     let env: Vec<String> = std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
 
-    let files: Vec<String> = ["/etc/passwd", ".", "/"]
-        .iter()
-        .map(|path| format!("{}:{}", quote(path), quote(&probe_file(path))))
-        .collect();
+    let files: Vec<String> =
+        ["/etc/passwd", ".", "/"].iter().map(|path| format!("{}:{}", quote(path), quote(&probe_file(path)))).collect();
     let dir = probe_dir(".");
 
     let (wall_secs, wall_nanos) = match SystemTime::now().duration_since(UNIX_EPOCH) {
