@@ -50,8 +50,13 @@ pub fn run(command: PluginCommand) -> Result<()> {
         PluginCommand::Inspect { file } => inspect(&sandbox, &file)?,
         PluginCommand::Run(args) => evaluate(&sandbox, &args)?,
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
-    Ok(())
+    // A closed stdout (say, piped into `head`) ends the command quietly rather than panicking.
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{}", serde_json::to_string_pretty(&output)?) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn cache_dir() -> PathBuf {
@@ -104,7 +109,16 @@ fn evaluate(sandbox: &Sandbox, args: &RunArgs) -> Result<Value> {
         "log": report.log,
     });
     match report.outcome {
-        Ok(scores) => output["scores"] = serde_json::to_value(scores)?,
+        Ok(scores) => {
+            let mut scores = serde_json::to_value(scores)?;
+            // Metadata crosses the WIT boundary as JSON text; print it as JSON.
+            for score in scores.as_array_mut().into_iter().flatten() {
+                if let Some(parsed) = score["metadata"].as_str().and_then(|text| serde_json::from_str(text).ok()) {
+                    score["metadata"] = parsed;
+                }
+            }
+            output["scores"] = scores;
+        }
         Err(err) => output["error"] = json!({ "kind": err.kind(), "message": err.to_string() }),
     }
     Ok(output)

@@ -92,7 +92,11 @@ fn pii_redacts_what_it_must_and_nothing_else() {
     let fields = vec![
         field(0, "input.value", "write to jane.doe@example.com or call +1 415-555-0132"),
         field(0, "output.value", "card 4111-1111-1111-1111 ok, ref 4111 1111 1111 1112"),
-        field(1, "llm.input_messages.0.message.content", "key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 from 10.1.2.3"),
+        field(
+            1,
+            "llm.input_messages.0.message.content",
+            "key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 from 10.1.2.3",
+        ),
         field(1, "name", "ChatCompletion"),
         field(2, "note", "3 items at 12:30, order 2024-05-01"),
         field(2, "aws", "AKIAIOSFODNN7EXAMPLE"),
