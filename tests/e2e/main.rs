@@ -7,6 +7,7 @@ mod harness;
 mod backpressure;
 mod bad_input;
 mod cli;
+mod hostile;
 mod otel_export;
 mod pipeline;
 mod rest_api;

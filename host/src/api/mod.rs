@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/spans/{span}", delete(spans::remove))
         .route("/v1/traces/{trace}", get(traces::tree).delete(traces::remove))
         .route("/v1/plugins", get(plugins::list))
+        .route("/v1/plugins/{name}/evaluate", post(plugins::evaluate))
         .route("/v1/ingest_pipeline", get(plugins::pipeline).put(plugins::set_pipeline))
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))

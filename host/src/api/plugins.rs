@@ -1,8 +1,9 @@
 //! Ember's plugin routes: the installed plugins, and the ingest pipeline (`GET`/`PUT`).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json;
+use ember_sandbox::{EvalInput, World};
 use serde_json::{json, Value};
 
 use super::{ApiError, ApiResult, AppState};
@@ -50,4 +51,55 @@ pub async fn set_pipeline(State(state): State<AppState>, body: Bytes) -> ApiResu
     state.ingestor.set_pipeline(pipeline);
     tracing::info!(stages = config.stages.len(), "ingest pipeline replaced");
     Ok(Json(json!({ "data": config })))
+}
+
+/// `POST /v1/plugins/{name}/evaluate`: runs an installed evaluator on one example, in the sandbox
+/// on the blocking pool, and returns its scores or its typed failure with the instructions used.
+/// Body: `{"input": …, "output": …, "expected": …, "metadata": {…}, "config": {…}}`.
+pub async fn evaluate(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+    let plugin = state.plugins.get(&name).ok_or_else(|| ApiError::not_found(format!("no plugin named {name}")))?;
+    if plugin.world() != World::Evaluator {
+        return Err(ApiError::invalid(format!("{name} is a {} plugin, not an evaluator", plugin.world())));
+    }
+    let body: Value = serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid JSON: {err}")))?;
+    let Value::Object(mut fields) = body else { return Err(ApiError::invalid("the body must be a JSON object")) };
+    let mut take = |key: &str| fields.remove(key).map(|value| value.to_string());
+    let output = take("output").ok_or_else(|| ApiError::invalid("`output` is required"))?;
+    let input = EvalInput {
+        input: take("input").unwrap_or_else(|| "null".into()),
+        output,
+        expected: take("expected"),
+        metadata: take("metadata").unwrap_or_else(|| "{}".into()),
+    };
+    let config = match fields.remove("config") {
+        Some(config @ Value::Object(_)) => config.to_string(),
+        Some(_) => return Err(ApiError::invalid("`config` must be a JSON object")),
+        None => "{}".to_owned(),
+    };
+    let plugin = plugin.with_config(config);
+    let span = tracing::info_span!("plugin_call", plugin = %name, world = "evaluator");
+    let report = tokio::task::spawn_blocking(move || span.in_scope(|| plugin.evaluate(&input)))
+        .await
+        .map_err(|_| ApiError::invalid("the plugin call was cancelled"))?;
+    let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
+    state.metrics.plugin_calls.get_or_create(&vec![("plugin", name.clone()), ("outcome", outcome.to_owned())]).inc();
+    state
+        .metrics
+        .plugin_instructions
+        .get_or_create(&vec![("plugin", name.clone())])
+        .observe(report.instructions as f64);
+    state.metrics.plugin_seconds.get_or_create(&vec![("plugin", name)]).observe(report.elapsed.as_secs_f64());
+    let mut data = json!({
+        "instructions": report.instructions,
+        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+        "log": report.log,
+        "log_dropped": report.log_dropped,
+    });
+    match report.outcome {
+        Ok(scores) => {
+            data["scores"] = serde_json::to_value(scores).map_err(|err| ApiError::invalid(err.to_string()))?
+        }
+        Err(err) => data["error"] = json!({ "kind": err.kind(), "message": err.to_string() }),
+    }
+    Ok(Json(json!({ "data": data })))
 }
