@@ -2,6 +2,8 @@
 //! against PostgreSQL, and talks to it with real clients (the official OpenTelemetry exporters,
 //! HTTP, gRPC).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on the first surprise
+
 mod harness;
 
 mod backpressure;

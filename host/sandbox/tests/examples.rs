@@ -1,6 +1,8 @@
 //! The Python (componentize-py) and JavaScript (componentize-js) example evaluators, loaded by
 //! the same sandbox through the same WIT as Rust plugins.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on the first surprise
+
 mod support;
 
 use ember_sandbox::{CacheOutcome, EvalInput, Limits, PluginErrorKind, SandboxError, World};

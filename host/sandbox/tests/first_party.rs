@@ -1,6 +1,8 @@
 //! Every first-party plugin (plugins/) exercised through the sandbox, as the server runs them:
 //! compiled components, fresh instances, configuration through `host.config`.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on the first surprise
+
 mod support;
 
 use ember_sandbox::{EvalInput, Field, PluginErrorKind, SandboxError, Score, Span, World};

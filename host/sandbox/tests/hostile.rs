@@ -1,6 +1,8 @@
 //! The hostile plugin corpus (tests/plugins) through the sandbox: each misbehaviour ends its own
 //! call with the right typed error, and well-behaved calls running at the same time succeed.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on the first surprise
+
 mod support;
 
 use std::time::Duration;
