@@ -54,6 +54,7 @@ async fn hostile_plugins_fail_alone_while_the_server_keeps_serving() {
         ("hostile_panic", "trap"),
         ("hostile_output", "output_too_large"),
         ("hostile_llm", "capability_denied"),
+        ("hostile_sleep", "capability_denied"),
     ];
     let hostile: Vec<_> = expectations
         .iter()

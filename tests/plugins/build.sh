@@ -18,7 +18,7 @@ componentize="$root/target/release/ember-componentize"
 
 unknown_crates=(polite_echo hostile_loop hostile_memory hostile_recursion hostile_panic hostile_output
     hostile_log_flood hostile_llm hostile_http hostile_start)
-wasi_crates=(hostile_wasi)
+wasi_crates=(hostile_wasi hostile_sleep)
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
@@ -31,9 +31,9 @@ fi
 export CARGO_TARGET_DIR="$target_dir"
 
 EMBER_GUEST_TARGET=wasm32-unknown-unknown "$guest_cargo" build --release --manifest-path "$manifest" \
-    --workspace --exclude hostile_wasi
+    --workspace --exclude hostile_wasi --exclude hostile_sleep
 EMBER_GUEST_TARGET=wasm32-wasip2 "$guest_cargo" build --release --manifest-path "$manifest" \
-    -p hostile_wasi
+    -p hostile_wasi -p hostile_sleep
 
 mkdir -p "$dist"
 component_magic="0061736d0d000100"

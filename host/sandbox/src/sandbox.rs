@@ -193,6 +193,7 @@ fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     llm::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)?;
     outbound_http::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)?;
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    deny_timers(&mut linker)?;
     Ok(linker)
 }
 
@@ -214,3 +215,24 @@ fn spawn_epoch_ticker(inner: Weak<SandboxInner>, stop: Arc<AtomicBool>) {
         tracing::error!(%err, "could not start the epoch ticker: plugin deadlines will not fire");
     }
 }
+
+/// Replaces WASI's timers with functions that end the call: a sleeping guest would block its
+/// thread in the host, where the epoch deadline cannot interrupt it. Clocks already read zero, so
+/// a plugin has no use for timers.
+fn deny_timers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    type Pollable = wasmtime::component::Resource<wasmtime_wasi::p2::DynPollable>;
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    for name in ["subscribe-duration", "subscribe-instant"] {
+        clock.func_wrap(name, move |mut store, (_,): (u64,)| -> wasmtime::Result<(Pollable,)> {
+            let state: &mut HostState = store.data_mut();
+            Err(state.deny("clock", format!("timers are not granted ({name})")))
+        })?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The monotonic-clock interface as wasmtime-wasi defines it; guests built against any 0.2.x
+/// match it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";

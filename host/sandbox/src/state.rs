@@ -123,7 +123,7 @@ impl HostState {
         }
     }
 
-    fn deny(&mut self, capability: &'static str, detail: String) -> wasmtime::Error {
+    pub(crate) fn deny(&mut self, capability: &'static str, detail: String) -> wasmtime::Error {
         let error = wasmtime::format_err!("capability denied: {capability}: {detail}");
         self.denial = Some(Denial { capability, detail });
         error

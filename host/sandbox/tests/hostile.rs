@@ -166,3 +166,15 @@ fn a_trapped_plugin_still_serves_the_next_call() {
     let polite = hostile("polite_echo");
     assert!(polite.evaluate(&input()).outcome.is_ok());
 }
+
+#[test]
+fn a_wasi_sleep_is_refused_at_once() {
+    let limits = Limits { deadline: Duration::from_secs(30), ..Limits::default() };
+    let report = hostile("hostile_sleep").with_limits(limits).evaluate(&input());
+    assert!(
+        matches!(&report.outcome, Err(SandboxError::CapabilityDenied { capability: "clock", .. })),
+        "{:?}",
+        report.outcome
+    );
+    assert!(report.elapsed < Duration::from_secs(1), "refused, not slept: {:?}", report.elapsed);
+}
