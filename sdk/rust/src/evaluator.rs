@@ -30,10 +30,12 @@ pub trait Evaluator {
 
 impl<T: Evaluator> bindings::Guest for T {
     fn describe() -> Descriptor {
+        crate::panic::report_panics();
         T::describe()
     }
 
     fn evaluate(input: EvalInput) -> Result<Vec<Score>, PluginError> {
+        crate::panic::report_panics();
         T::evaluate(input)
     }
 }

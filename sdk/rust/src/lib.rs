@@ -86,6 +86,7 @@ mod config;
 mod host;
 pub mod json;
 pub mod log;
+mod panic;
 #[allow(unused_macros, unused_imports)]
 mod world;
 

@@ -33,14 +33,17 @@ pub trait Provider {
 
 impl<T: Provider> bindings::Guest for T {
     fn describe() -> Descriptor {
+        crate::panic::report_panics();
         T::describe()
     }
 
     fn models() -> Result<Vec<String>, ChatError> {
+        crate::panic::report_panics();
         T::models()
     }
 
     fn chat(request: ChatRequest) -> Result<ChatResponse, ChatError> {
+        crate::panic::report_panics();
         T::chat(request)
     }
 }

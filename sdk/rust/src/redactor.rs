@@ -29,10 +29,12 @@ pub trait Redactor {
 
 impl<T: Redactor> bindings::Guest for T {
     fn describe() -> Descriptor {
+        crate::panic::report_panics();
         T::describe()
     }
 
     fn redact(fields: Vec<Field>) -> Result<Vec<Redaction>, PluginError> {
+        crate::panic::report_panics();
         T::redact(fields)
     }
 }

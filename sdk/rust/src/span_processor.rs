@@ -30,10 +30,12 @@ pub trait SpanProcessor {
 
 impl<T: SpanProcessor> bindings::Guest for T {
     fn describe() -> Descriptor {
+        crate::panic::report_panics();
         T::describe()
     }
 
     fn process(spans: Vec<Span>) -> Result<Vec<SpanChange>, PluginError> {
+        crate::panic::report_panics();
         T::process(spans)
     }
 }
