@@ -14,7 +14,7 @@ const CHUNK_BYTES: usize = 2 << 20;
 const CHUNK_FIELDS: usize = 20_000;
 
 /// Where a field's text lives in its span.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Place {
     Name,
     Input,
@@ -30,30 +30,7 @@ enum Place {
 struct SpanText {
     attributes: Value,
     events: Value,
-    replacements: HashMap<PlaceKey, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum PlaceKey {
-    Name,
-    Input,
-    Output,
-    StatusMessage,
-    Attribute(usize),
-    Event(usize),
-}
-
-impl From<Place> for PlaceKey {
-    fn from(place: Place) -> Self {
-        match place {
-            Place::Name => Self::Name,
-            Place::Input => Self::Input,
-            Place::Output => Self::Output,
-            Place::StatusMessage => Self::StatusMessage,
-            Place::Attribute(n) => Self::Attribute(n),
-            Place::Event(n) => Self::Event(n),
-        }
-    }
+    replacements: HashMap<Place, String>,
 }
 
 pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize]) -> StageOutcome {
@@ -139,35 +116,35 @@ fn redact_chunk(
             });
             continue;
         };
-        texts[position].replacements.insert(place.into(), redaction.value);
+        texts[position].replacements.insert(place, redaction.value);
     }
 }
 
 /// Writes a span's replacements back into its record.
 fn apply(span: &mut SpanRecord, mut text: SpanText) {
     let replacements = &mut text.replacements;
-    if let Some(name) = replacements.remove(&PlaceKey::Name) {
+    if let Some(name) = replacements.remove(&Place::Name) {
         span.name = name;
     }
-    if let Some(input) = replacements.remove(&PlaceKey::Input) {
+    if let Some(input) = replacements.remove(&Place::Input) {
         span.input_value = Some(input);
     }
-    if let Some(output) = replacements.remove(&PlaceKey::Output) {
+    if let Some(output) = replacements.remove(&Place::Output) {
         span.output_value = Some(output);
     }
-    if let Some(message) = replacements.remove(&PlaceKey::StatusMessage) {
+    if let Some(message) = replacements.remove(&Place::StatusMessage) {
         span.status_message = message;
     }
-    if replacements.keys().any(|key| matches!(key, PlaceKey::Attribute(_))) {
-        replace(&mut text.attributes, &mut 0, &mut |n| replacements.remove(&PlaceKey::Attribute(n)));
+    if replacements.keys().any(|key| matches!(key, Place::Attribute(_))) {
+        replace(&mut text.attributes, &mut 0, &mut |n| replacements.remove(&Place::Attribute(n)));
         span.attributes = text.attributes.to_string();
     }
-    if replacements.keys().any(|key| matches!(key, PlaceKey::Event(_))) {
+    if replacements.keys().any(|key| matches!(key, Place::Event(_))) {
         let mut counter = 0;
         if let Value::Array(events) = &mut text.events {
             for event in events.iter_mut() {
                 if let Some(attributes) = event.get_mut("attributes") {
-                    replace(attributes, &mut counter, &mut |n| replacements.remove(&PlaceKey::Event(n)));
+                    replace(attributes, &mut counter, &mut |n| replacements.remove(&Place::Event(n)));
                 }
             }
         }
