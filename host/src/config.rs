@@ -44,6 +44,12 @@ pub struct ServeConfig {
     /// Directory for compiled plugin code [default: `compiled/` in the working directory].
     #[arg(long, env = "EMBER_PLUGIN_CACHE_DIR")]
     pub plugin_cache_dir: Option<PathBuf>,
+    /// Plugin calls that may run at once (sandbox pool slots); more wait, then fail as busy.
+    #[arg(long, env = "EMBER_PLUGIN_MAX_CALLS", default_value_t = 64)]
+    pub plugin_max_calls: u32,
+    /// Memory, in MiB, that the limits of plugin calls running at once may add up to.
+    #[arg(long, env = "EMBER_PLUGIN_MEMORY_BUDGET_MIB", default_value_t = 2048)]
+    pub plugin_memory_budget_mib: u64,
     /// Ingest pipeline file (JSON, `{"stages": [{"plugin": "pii"}, …]}`); when given, it replaces
     /// the pipeline stored through the API.
     #[arg(long, env = "EMBER_PIPELINE")]

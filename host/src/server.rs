@@ -144,8 +144,9 @@ fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> R
 async fn install_plugins(config: &ServeConfig) -> Result<PluginHost, ServerError> {
     let cache_dir = config.plugin_cache_dir();
     let dir = config.plugin_dir();
+    let (max_calls, budget) = (config.plugin_max_calls, config.plugin_memory_budget_mib.saturating_mul(1 << 20));
     tokio::task::spawn_blocking(move || {
-        let plugins = PluginHost::new(&cache_dir)?;
+        let plugins = PluginHost::new(&cache_dir, max_calls, budget)?;
         match &dir {
             Some(dir) => {
                 let installed = plugins.install_dir(dir)?;

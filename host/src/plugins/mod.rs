@@ -38,10 +38,15 @@ impl std::fmt::Debug for PluginHost {
 }
 
 impl PluginHost {
-    /// A sandbox caching compiled components in `cache_dir`.
-    pub fn new(cache_dir: &Path) -> Result<Self, PluginHostError> {
-        let sandbox =
-            Sandbox::new(SandboxConfig { cache_dir: Some(cache_dir.to_owned()), ..SandboxConfig::default() })?;
+    /// A sandbox caching compiled components in `cache_dir`, running at most `max_calls` calls
+    /// whose memory limits add up to at most `memory_budget` bytes.
+    pub fn new(cache_dir: &Path, max_calls: u32, memory_budget: u64) -> Result<Self, PluginHostError> {
+        let sandbox = Sandbox::new(SandboxConfig {
+            cache_dir: Some(cache_dir.to_owned()),
+            max_concurrent_calls: max_calls,
+            memory_budget,
+            ..SandboxConfig::default()
+        })?;
         Ok(Self { sandbox, installed: Arc::default() })
     }
 
