@@ -86,6 +86,7 @@ mod config;
 mod host;
 pub mod json;
 pub mod log;
+#[cfg(any(feature = "evaluator", feature = "span-processor", feature = "redactor", feature = "provider"))]
 mod panic;
 #[allow(unused_macros, unused_imports)]
 mod world;
