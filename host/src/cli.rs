@@ -70,24 +70,25 @@ fn read(file: &PathBuf) -> Result<Vec<u8>> {
 
 fn inspect(sandbox: &Sandbox, file: &PathBuf) -> Result<Value> {
     let wasm = read(file)?;
-    let info = sandbox.inspect(&wasm)?;
-    let limits = if info.imports_wasi { Limits::interpreted() } else { Limits::default() };
-    let described = sandbox.load(&wasm, limits).map(|plugin| plugin.info().descriptor.clone());
-    let mut value = serde_json::to_value(&info)?;
-    match described {
-        Ok(descriptor) => value["descriptor"] = serde_json::to_value(descriptor)?,
-        Err(err) => value["descriptor_error"] = json!(err.to_string()),
+    // Loading goes through the compile cache and also runs `describe`; a component that cannot be
+    // loaded is still inspected, with the reason.
+    match sandbox.load(&wasm, Limits::interpreted()) {
+        Ok(plugin) => Ok(serde_json::to_value(plugin.info())?),
+        Err(err) => {
+            let mut value = serde_json::to_value(sandbox.inspect(&wasm)?)?;
+            value["descriptor_error"] = json!(err.to_string());
+            Ok(value)
+        }
     }
-    Ok(value)
 }
 
 fn evaluate(sandbox: &Sandbox, args: &RunArgs) -> Result<Value> {
     let wasm = read(&args.file)?;
-    let info = sandbox.inspect(&wasm)?;
-    if info.world != World::Evaluator {
-        bail!("{} is a {} plugin; `ember plugin run` runs evaluators", args.file.display(), info.world);
+    let plugin = sandbox.load(&wasm, Limits::interpreted())?;
+    if plugin.world() != World::Evaluator {
+        bail!("{} is a {} plugin; `ember plugin run` runs evaluators", args.file.display(), plugin.world());
     }
-    let mut limits = if info.imports_wasi { Limits::interpreted() } else { Limits::default() };
+    let mut limits = if plugin.info().imports_wasi { Limits::interpreted() } else { Limits::default() };
     if let Some(fuel) = args.fuel {
         limits.fuel = fuel;
     }
@@ -99,7 +100,7 @@ fn evaluate(sandbox: &Sandbox, args: &RunArgs) -> Result<Value> {
     }
     serde_json::from_str::<serde_json::Map<String, Value>>(&args.config).context("--config must be a JSON object")?;
     let input = eval_input(&args.input)?;
-    let plugin = sandbox.load(&wasm, limits.clone())?.with_config(args.config.as_str());
+    let plugin = plugin.with_limits(limits.clone()).with_config(args.config.as_str());
     let report = plugin.evaluate(&input);
     let mut output = json!({
         "plugin": plugin.info().descriptor.as_ref().map(|d| d.name.clone()),

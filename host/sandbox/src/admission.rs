@@ -68,7 +68,8 @@ impl Drop for Ticket<'_> {
             budget.calls -= 1;
             budget.memory -= self.memory;
         }
-        self.admission.freed.notify_one();
+        // Every waiter re-checks: the one that fits may not be the first in line.
+        self.admission.freed.notify_all();
     }
 }
 

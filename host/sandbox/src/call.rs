@@ -43,6 +43,12 @@ pub(crate) fn run<I, R: OutputSize>(
     let sandbox = &plugin.sandbox().inner;
     let limits = &*plugin.limits;
     let started = Instant::now();
+    if limits.memory_bytes > sandbox.config.max_plugin_memory {
+        return failed(SandboxError::Instantiate(format!(
+            "the plugin's memory limit ({} bytes) exceeds the sandbox's per-plugin maximum ({} bytes)",
+            limits.memory_bytes, sandbox.config.max_plugin_memory
+        )));
+    }
     let _ticket = match sandbox.admission.admit(limits.memory_bytes, sandbox.config.admission_wait) {
         Ok(ticket) => ticket,
         Err(err) => return failed(err),
@@ -58,21 +64,22 @@ pub(crate) fn run<I, R: OutputSize>(
 
     // Instantiation runs start functions and data initialisers: bound it with the same budget,
     // then re-arm the full budget for the export itself.
-    let outcome = (|| {
-        store.set_fuel(limits.fuel)?;
-        let instance = instantiate(&mut store)?;
-        store.set_fuel(limits.fuel)?;
-        invoke(&instance, &mut store)
-    })();
+    let instance = store.set_fuel(limits.fuel).and_then(|()| instantiate(&mut store));
+    let outcome = match instance {
+        Err(err) => Err(classify(&err, store.data(), limits, Phase::Instantiate)),
+        Ok(instance) => store
+            .set_fuel(limits.fuel)
+            .and_then(|()| invoke(&instance, &mut store))
+            .map_err(|err| classify(&err, store.data(), limits, Phase::Call)),
+    };
     let instructions = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    if let Ok(value) = &outcome {
+    let outcome = outcome.and_then(|value| {
         let size = value.output_size();
         if size > limits.max_output_bytes {
-            let report_error = SandboxError::OutputTooLarge { size, limit: limits.max_output_bytes };
-            return finish(store, Err(report_error), instructions, started);
+            return Err(SandboxError::OutputTooLarge { size, limit: limits.max_output_bytes });
         }
-    }
-    let outcome = outcome.map_err(|err| classify(&err, store.data(), limits));
+        Ok(value)
+    });
     finish(store, outcome, instructions, started)
 }
 
@@ -93,8 +100,15 @@ fn finish<R>(
     }
 }
 
+/// Which part of a call failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Instantiate,
+    Call,
+}
+
 /// Maps a wasmtime error to the typed reason, using what the host state saw during the call.
-fn classify(err: &wasmtime::Error, state: &HostState, limits: &crate::Limits) -> SandboxError {
+fn classify(err: &wasmtime::Error, state: &HostState, limits: &crate::Limits, phase: Phase) -> SandboxError {
     if let Some(denial) = &state.denial {
         return SandboxError::CapabilityDenied { capability: denial.capability, detail: denial.detail.clone() };
     }
@@ -109,10 +123,11 @@ fn classify(err: &wasmtime::Error, state: &HostState, limits: &crate::Limits) ->
         Some(trap) => SandboxError::Trap(trap.to_string()),
         None => {
             let message = format!("{err:#}");
-            if message.contains("concurrent") && message.contains("limit") {
-                SandboxError::Busy(message)
-            } else if err.downcast_ref::<wasmtime::component::ResourceTableError>().is_some() {
+            if phase == Phase::Call {
+                // A bad pointer, length, UTF-8 or variant in what the guest returned.
                 SandboxError::Trap(message)
+            } else if message.contains("concurrent") && message.contains("limit") {
+                SandboxError::Busy(message)
             } else {
                 SandboxError::Instantiate(message)
             }

@@ -47,9 +47,9 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let total = self.total.saturating_sub(current).saturating_add(desired);
-        if total > self.limit {
+        if total > self.limit || maximum.is_some_and(|maximum| desired > maximum) {
             self.refused = Some(total);
             return Ok(false);
         }
@@ -61,6 +61,9 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
+
+/// Bytes a log line is charged beyond its text: what keeping it costs the host.
+const LOG_LINE_OVERHEAD: u64 = 32;
 
 /// Table elements one table may hold; generous for interpreters, bounded for hostile guests.
 pub(crate) const MAX_TABLE_ELEMENTS: usize = 200_000;
@@ -100,9 +103,10 @@ impl HostState {
         }
     }
 
-    /// Appends to the capped log; returns whether the line was kept.
+    /// Appends to the capped log; returns whether the line was kept. Each line is charged a fixed
+    /// overhead too, so that a flood of empty lines is capped like any other.
     pub fn push_log(&mut self, level: LogLevel, message: String) -> bool {
-        let size = message.len() as u64;
+        let size = message.len() as u64 + LOG_LINE_OVERHEAD;
         if self.log_bytes + size > self.max_log_bytes {
             self.log_dropped += 1;
             return false;

@@ -178,3 +178,10 @@ fn a_wasi_sleep_is_refused_at_once() {
     );
     assert!(report.elapsed < Duration::from_secs(1), "refused, not slept: {:?}", report.elapsed);
 }
+
+#[test]
+fn a_memory_limit_above_the_pool_slot_is_refused_up_front() {
+    let limits = Limits { memory_bytes: 4 << 30, ..Limits::default() };
+    let outcome = hostile("polite_echo").with_limits(limits).evaluate(&input()).outcome;
+    assert!(matches!(&outcome, Err(SandboxError::Instantiate(m)) if m.contains("per-plugin maximum")), "{outcome:?}");
+}

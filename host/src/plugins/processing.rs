@@ -14,8 +14,9 @@ const CHUNK_BYTES: usize = 2 << 20;
 
 pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize]) -> StageOutcome {
     let mut outcome = StageOutcome::default();
+    let mut pending = Vec::new();
     let mut start = 0;
-    while start < selected.len() {
+    while start < selected.len() && outcome.error.is_none() {
         let mut end = start;
         let mut bytes = 0;
         while end < selected.len() && end - start < CHUNK_SPANS && (bytes < CHUNK_BYTES || end == start) {
@@ -25,14 +26,19 @@ pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize])
         let chunk = &selected[start..end];
         let batch: Vec<Span> = chunk.iter().map(|&index| to_wit(&spans[index])).collect();
         if let Some(changes) = outcome.record(plugin.process(&batch), plugin) {
-            match apply_all(spans, chunk, changes) {
-                Ok(changed) => outcome.spans_changed += changed,
-                Err(err) => {
-                    outcome.error.get_or_insert(err);
-                }
+            match validate(chunk, changes) {
+                Ok(changes) => pending.extend(changes),
+                Err(err) => outcome.error = Some(err),
             }
         }
         start = end;
+    }
+    // A stage that failed anywhere leaves every span as it was; its policy decides what follows.
+    if outcome.error.is_none() {
+        match apply(spans, pending) {
+            Ok(changed) => outcome.spans_changed = changed,
+            Err(err) => outcome.error = Some(err),
+        }
     }
     outcome
 }
@@ -69,29 +75,42 @@ fn model_provider(attributes: &str) -> Option<String> {
         .find_map(|key| get_path(&root, key).and_then(Value::as_str).map(str::to_owned))
 }
 
-/// Applies every change; the spans of a chunk with an invalid change are left untouched.
-fn apply_all(spans: &mut [SpanRecord], chunk: &[usize], changes: Vec<SpanChange>) -> Result<usize, SandboxError> {
-    let mut parsed = Vec::with_capacity(changes.len());
-    for change in changes {
-        let Some(&index) = chunk.get(change.index as usize) else {
-            return Err(invalid(format!("change for span {} of a {}-span batch", change.index, chunk.len())));
-        };
-        let set: Map<String, Value> = serde_json::from_str(&change.set_attributes)
-            .map_err(|err| invalid(format!("set-attributes is not a JSON object: {err}")))?;
-        parsed.push((index, set, change.remove_attributes));
+/// A change checked against its chunk: (span index in the batch, keys to set, keys to remove).
+type Pending = (usize, Map<String, Value>, Vec<String>);
+
+/// Checks every change of one chunk before any is applied.
+fn validate(chunk: &[usize], changes: Vec<SpanChange>) -> Result<Vec<Pending>, SandboxError> {
+    changes
+        .into_iter()
+        .map(|change| {
+            let Some(&index) = chunk.get(change.index as usize) else {
+                return Err(invalid(format!("change for span {} of a {}-span batch", change.index, chunk.len())));
+            };
+            let set: Map<String, Value> = serde_json::from_str(&change.set_attributes)
+                .map_err(|err| invalid(format!("set-attributes is not a JSON object: {err}")))?;
+            Ok((index, set, change.remove_attributes))
+        })
+        .collect()
+}
+
+/// Applies validated changes. All spans are parsed first, so that a span whose attributes cannot
+/// be parsed fails the stage before any span is modified.
+fn apply(spans: &mut [SpanRecord], pending: Vec<Pending>) -> Result<usize, SandboxError> {
+    let mut parsed = Vec::with_capacity(pending.len());
+    for (index, set, remove) in pending {
+        let root: Map<String, Value> = serde_json::from_str(&spans[index].attributes)
+            .map_err(|err| invalid(format!("span {}: attributes cannot be changed: {err}", spans[index].span_id)))?;
+        parsed.push((index, root, set, remove));
     }
-    let mut changed = 0;
-    for (index, set, remove) in parsed {
-        let span = &mut spans[index];
-        let mut root: Map<String, Value> = serde_json::from_str(&span.attributes).unwrap_or_default();
+    let changed = parsed.len();
+    for (index, mut root, set, remove) in parsed {
         for key in &remove {
             remove_path(&mut root, key);
         }
         for (key, value) in set {
             insert_path(&mut root, &key, value);
         }
-        span.attributes = Value::Object(root).to_string();
-        changed += 1;
+        spans[index].attributes = Value::Object(root).to_string();
     }
     Ok(changed)
 }

@@ -35,14 +35,23 @@ struct SpanText {
 
 pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize]) -> StageOutcome {
     let mut outcome = StageOutcome::default();
-    let mut texts: Vec<SpanText> = selected
-        .iter()
-        .map(|&index| SpanText {
-            attributes: serde_json::from_str(&spans[index].attributes).unwrap_or(Value::Null),
-            events: serde_json::from_str(&spans[index].events).unwrap_or(Value::Null),
-            replacements: HashMap::new(),
-        })
-        .collect();
+    let mut texts = Vec::with_capacity(selected.len());
+    for &index in selected {
+        let span = &spans[index];
+        let parsed = serde_json::from_str(&span.attributes).and_then(|a| Ok((a, serde_json::from_str(&span.events)?)));
+        match parsed {
+            Ok((attributes, events)) => texts.push(SpanText { attributes, events, replacements: HashMap::new() }),
+            // Text the redactor cannot be shown must not be stored as if it had been: the stage
+            // fails and its policy decides.
+            Err(err) => {
+                outcome.error = Some(SandboxError::Plugin {
+                    kind: PluginErrorKind::InvalidInput,
+                    message: format!("span {}: attributes cannot be offered for redaction: {err}", span.span_id),
+                });
+                return outcome;
+            }
+        }
+    }
 
     let mut chunk: Vec<Field> = Vec::new();
     let mut places: Vec<(usize, Place)> = Vec::new();
@@ -90,6 +99,10 @@ pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize])
         redact_chunk(plugin, &chunk, &places, &mut texts, &mut outcome);
     }
 
+    // A stage that failed anywhere leaves every span as it was; its policy decides what follows.
+    if outcome.error.is_some() {
+        return outcome;
+    }
     for (position, text) in texts.into_iter().enumerate() {
         if text.replacements.is_empty() {
             continue;
@@ -107,6 +120,9 @@ fn redact_chunk(
     texts: &mut [SpanText],
     outcome: &mut StageOutcome,
 ) {
+    if outcome.error.is_some() {
+        return;
+    }
     let Some(redactions) = outcome.record(plugin.redact(chunk), plugin) else { return };
     for redaction in redactions {
         let Some(&(position, place)) = places.get(redaction.field as usize) else {
