@@ -87,7 +87,8 @@ impl TestDb {
     pub async fn stored_text(&self) -> String {
         let url = self.direct_url();
         let sql = "SELECT name || ' ' || status_message || ' ' || COALESCE(input_value, '') || ' ' || \
-                   COALESCE(output_value, '') || ' ' || CAST(attributes AS TEXT) || ' ' || CAST(events AS TEXT) FROM spans";
+                   COALESCE(output_value, '') || ' ' || COALESCE(session_id, '') || ' ' || CAST(attributes AS TEXT) || ' ' || \
+                   CAST(events AS TEXT) FROM spans UNION ALL SELECT session_id FROM sessions";
         let rows: Vec<(String,)> = match self.backend {
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");

@@ -56,6 +56,7 @@ fn leaky_request(project: &str, seed: u8) -> (ExportTraceServiceRequest, [String
             int("llm.token_count.completion", 500),
             text("input.value", &format!("Please email {EMAIL} the receipt")),
             text("output.value", &format!("Charged card {CARD}; order ref {NOT_A_CARD}")),
+            text("session.id", &format!("support-chat-{EMAIL}")),
             text("llm.input_messages.0.message.role", "user"),
             text("llm.input_messages.0.message.content", &format!("my email is {EMAIL}")),
         ],

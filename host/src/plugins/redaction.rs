@@ -20,6 +20,8 @@ enum Place {
     Input,
     Output,
     StatusMessage,
+    /// The session id column (also kept as `session.id` in the attributes).
+    SessionId,
     /// The n-th string leaf of the attributes, depth first.
     Attribute(usize),
     /// The n-th string leaf of the events' attributes, depth first.
@@ -69,6 +71,9 @@ pub(super) fn run(plugin: &Plugin, spans: &mut [SpanRecord], selected: &[usize])
         }
         if !span.status_message.is_empty() {
             fields.push(("status.message".into(), span.status_message.clone(), Place::StatusMessage));
+        }
+        if let Some(session) = &span.session_id {
+            fields.push(("session.id".into(), session.clone(), Place::SessionId));
         }
         let mut counter = 0;
         collect(&text.attributes, &mut String::new(), &mut counter, &mut |path, value, n| {
@@ -150,6 +155,9 @@ fn apply(span: &mut SpanRecord, mut text: SpanText) {
     }
     if let Some(message) = replacements.remove(&Place::StatusMessage) {
         span.status_message = message;
+    }
+    if let Some(session) = replacements.remove(&Place::SessionId) {
+        span.session_id = Some(session);
     }
     if replacements.keys().any(|key| matches!(key, Place::Attribute(_))) {
         replace(&mut text.attributes, &mut 0, &mut |n| replacements.remove(&Place::Attribute(n)));
