@@ -59,9 +59,10 @@ impl Grants {
     pub fn allows_host(&self, host: &str) -> bool {
         self.hosts.iter().any(|granted| match granted.strip_prefix("*.") {
             Some(suffix) => {
-                host.len() > suffix.len() + 1 && host.ends_with(suffix) && {
-                    host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
-                }
+                let suffix = suffix.to_ascii_lowercase();
+                host.len() > suffix.len() + 1
+                    && host.ends_with(&suffix)
+                    && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
             }
             None => granted.eq_ignore_ascii_case(host),
         })
@@ -94,6 +95,8 @@ mod tests {
         assert!(!grants.allows_host("evilopenai.com"));
         assert!(grants.allows_host("api.anthropic.com"));
         assert!(!grants.allows_host("api.anthropic.com.evil.net"));
+        let upper = Grants { hosts: ["*.OpenAI.com".into()].into(), ..Grants::default() };
+        assert!(upper.allows_host("api.openai.com"));
     }
 
     #[test]

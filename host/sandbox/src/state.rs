@@ -206,8 +206,13 @@ impl outbound_http::Host for HostState {
     }
 }
 
-/// The lowercase host of an `http(s)://` URL, without port or brackets.
+/// The lowercase host of an `http(s)://` URL, without port, brackets or trailing dot. URLs that
+/// URL parsers disagree about (backslashes, whitespace, control characters, percent-encoded
+/// hosts) are refused rather than guessed at.
 fn url_host(url: &str) -> Option<String> {
+    if url.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
+        return None;
+    }
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit('@').next()?;
@@ -216,7 +221,8 @@ fn url_host(url: &str) -> Option<String> {
     } else {
         authority.split(':').next()?
     };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    let host = host.strip_suffix('.').unwrap_or(host);
+    (!host.is_empty() && !host.contains('%')).then(|| host.to_ascii_lowercase())
 }
 
 /// Whether `host` is an IP literal the host refuses by default.
@@ -248,6 +254,9 @@ mod tests {
         assert_eq!(url_host("http://[::1]:6006/").as_deref(), Some("::1"));
         assert_eq!(url_host("ftp://example.com"), None);
         assert_eq!(url_host("https:///nohost"), None);
+        assert_eq!(url_host(r"http://evil.com\@granted.com/"), None, "parsers disagree on backslashes");
+        assert_eq!(url_host("http://granted.com./x").as_deref(), Some("granted.com"));
+        assert_eq!(url_host("http://gr%61nted.com/"), None);
     }
 
     #[test]
