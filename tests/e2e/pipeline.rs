@@ -197,6 +197,11 @@ async fn a_failing_redactor_fails_closed_or_keeps_by_policy(backend: Backend) {
     let stored = db.stored_span_ids().await;
     assert!(ids.iter().all(|id| !stored.contains(id)), "nothing of a refused request is stored");
     assert!(!db.stored_text().await.contains(EMAIL));
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"ember_plugin_calls_total{plugin="pii",outcome="out_of_fuel"} 1"#),
+        "a rejected batch's calls are counted: {metrics}"
+    );
 
     let response = ember
         .client

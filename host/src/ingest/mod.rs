@@ -169,29 +169,32 @@ impl Ingestor {
 /// Runs the pipeline over a decoded batch and records what each stage did.
 fn run_pipeline(pipeline: &Pipeline, decoded: &mut Decoded, metrics: &Metrics) -> Result<(), PipelineError> {
     let _span = tracing::debug_span!("ingest_pipeline", spans = decoded.spans.len()).entered();
-    match pipeline.apply(&mut decoded.spans) {
-        Ok(reports) => {
-            for report in &reports {
-                metrics.record_stage(report);
+    let mut reports = Vec::new();
+    let result = pipeline.apply(&mut decoded.spans, &mut reports);
+    for report in &reports {
+        metrics.record_stage(report);
+    }
+    match &result {
+        Ok(()) => {
+            for report in reports.iter().filter(|report| report.error.is_some()) {
                 if let Some(error) = &report.error {
                     tracing::warn!(plugin = %report.plugin, error = %error, "pipeline stage failed; spans kept unmodified");
-                    metrics
-                        .pipeline_failures
-                        .get_or_create(&vec![("plugin", report.plugin.clone()), ("policy", "keep".to_owned())])
-                        .inc();
                 }
+                metrics
+                    .pipeline_failures
+                    .get_or_create(&vec![("plugin", report.plugin.clone()), ("policy", "keep".to_owned())])
+                    .inc();
             }
-            Ok(())
         }
         Err(err) => {
-            if let PipelineError::Rejected { plugin, .. } = &err {
+            if let PipelineError::Rejected { plugin, .. } = err {
                 metrics
                     .pipeline_failures
                     .get_or_create(&vec![("plugin", plugin.clone()), ("policy", "reject".to_owned())])
                     .inc();
             }
             tracing::warn!(error = %err, "pipeline refused a batch");
-            Err(err)
         }
     }
+    result
 }

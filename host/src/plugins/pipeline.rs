@@ -138,10 +138,10 @@ impl Pipeline {
         self.stages.is_empty()
     }
 
-    /// Runs every stage over `spans` in place. Blocking and CPU-bound: call it off the async
-    /// workers.
-    pub fn apply(&self, spans: &mut [SpanRecord]) -> Result<Vec<StageReport>, PipelineError> {
-        let mut reports = Vec::with_capacity(self.stages.len());
+    /// Runs every stage over `spans` in place, adding a report per stage that ran to `reports`
+    /// (also when a stage rejects the batch, so that its calls are still counted). Blocking and
+    /// CPU-bound: call it off the async workers.
+    pub fn apply(&self, spans: &mut [SpanRecord], reports: &mut Vec<StageReport>) -> Result<(), PipelineError> {
         for stage in &self.stages {
             let selected: Vec<usize> = (0..spans.len())
                 .filter(|&index| stage.all_projects || stage.projects.iter().any(|p| **p == *spans[index].project))
@@ -162,12 +162,16 @@ impl Pipeline {
                 elapsed: outcome.elapsed,
                 error: outcome.error,
             };
-            if let (Some(error), OnError::Reject) = (&report.error, stage.on_error) {
-                return Err(PipelineError::Rejected { plugin: stage.name.clone(), error: error.clone() });
-            }
+            let rejected = match (&report.error, stage.on_error) {
+                (Some(error), OnError::Reject) => Some(error.clone()),
+                _ => None,
+            };
             reports.push(report);
+            if let Some(error) = rejected {
+                return Err(PipelineError::Rejected { plugin: stage.name.clone(), error });
+            }
         }
-        Ok(reports)
+        Ok(())
     }
 }
 
