@@ -6,12 +6,18 @@
 
 mod harness;
 
+mod annotations;
 mod backpressure;
 mod bad_input;
 mod cli;
+mod datasets;
+mod evaluation_jobs;
+mod experiments;
 mod hostile;
 mod otel_export;
+mod phoenix_client;
 mod pipeline;
+mod registry;
 mod rest_api;
 mod shutdown;
 mod support;

@@ -1,10 +1,14 @@
 //! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, health and metrics, on one axum router.
 
+mod annotations;
+mod datasets;
 mod error;
+mod experiments;
 mod ids;
 mod params;
 mod plugins;
 mod projects;
+mod registry;
 mod sessions;
 mod spans;
 mod system;
@@ -71,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/{name}/evaluate", post(plugins::evaluate))
         .route("/v1/ingest_pipeline", get(plugins::pipeline).put(plugins::set_pipeline))
+        .merge(datasets::routes())
+        .merge(experiments::routes())
+        .merge(annotations::routes())
+        .merge(registry::routes())
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))

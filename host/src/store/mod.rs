@@ -2,9 +2,14 @@
 //!
 //! Every SQL statement Ember runs lives under this module; callers get typed rows.
 
+mod annotations;
+mod datasets;
 mod error;
+mod experiments;
+mod jobs;
 mod projects;
 mod reads;
+mod registry;
 mod rows;
 mod settings;
 mod sql;

@@ -1,0 +1,1 @@
+//! Storage for datasets (being written).

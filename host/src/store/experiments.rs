@@ -1,0 +1,1 @@
+//! Storage for experiments (being written).
