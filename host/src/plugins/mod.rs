@@ -24,6 +24,16 @@ pub enum PluginHostError {
     Load { name: String, source: LoadError },
 }
 
+/// A plugin picked by [`PluginHost::resolve`], with the name, version and digest that scores
+/// produced by it record.
+#[derive(Clone, Debug)]
+pub struct ResolvedPlugin {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub plugin: Plugin,
+}
+
 /// The sandbox and the plugins installed in it, by name.
 #[derive(Clone)]
 pub struct PluginHost {
@@ -92,6 +102,22 @@ impl PluginHost {
     /// The installed plugin called `name`.
     pub fn get(&self, name: &str) -> Option<Plugin> {
         self.installed.read().ok()?.get(name).cloned()
+    }
+
+    /// The installed plugin a reference names: `name` (its newest enabled version) or
+    /// `name@version`, with the identity a stored score records.
+    pub fn resolve(&self, reference: &str) -> Option<ResolvedPlugin> {
+        let (name, version) = match reference.split_once('@') {
+            Some((name, version)) => (name, Some(version)),
+            None => (reference, None),
+        };
+        let plugin = self.get(name)?;
+        let info = plugin.info();
+        let installed_version = info.descriptor.as_ref().map(|d| d.version.clone()).unwrap_or_default();
+        if version.is_some_and(|version| version != installed_version) {
+            return None;
+        }
+        Some(ResolvedPlugin { name: name.to_owned(), version: installed_version, sha256: info.sha256.clone(), plugin })
     }
 
     /// Names of the installed plugins, sorted.

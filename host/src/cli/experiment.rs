@@ -1,0 +1,1 @@
+//! `ember experiment …` (being written).
