@@ -65,6 +65,9 @@ for manifest in "${guest_workspaces[@]}"; do cargo fmt --manifest-path "$manifes
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --manifest-path plugins/Cargo.toml --workspace --all-targets --locked -- -D warnings
+log "phoenix-client venv (tests/phoenix_client/setup.sh)"
+EMBER_PHOENIX_PYTHON="$(bash tests/phoenix_client/setup.sh | tail -n1)"
+export EMBER_PHOENIX_PYTHON
 log "cargo test"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

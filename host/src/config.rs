@@ -50,6 +50,19 @@ pub struct ServeConfig {
     /// Memory, in MiB, that the limits of plugin calls running at once may add up to.
     #[arg(long, env = "EMBER_PLUGIN_MEMORY_BUDGET_MIB", default_value_t = 2048)]
     pub plugin_memory_budget_mib: u64,
+    /// Largest plugin component accepted by `POST /v1/plugins`, in bytes.
+    #[arg(long, env = "EMBER_MAX_PLUGIN_BYTES", default_value_t = 128 * 1024 * 1024)]
+    pub max_plugin_bytes: usize,
+    /// Server-side evaluation: plugin calls run at once [default: the number of CPUs].
+    #[arg(long, env = "EMBER_EVAL_CONCURRENCY")]
+    pub eval_concurrency: Option<usize>,
+    /// Server-side evaluation: jobs leased per claim.
+    #[arg(long, env = "EMBER_EVAL_BATCH", default_value_t = 512)]
+    pub eval_batch: i64,
+    /// Server-side evaluation: seconds a claim's lease lasts; jobs of a server that died are
+    /// taken up by another (or by it, restarted) after this.
+    #[arg(long, env = "EMBER_EVAL_LEASE_SECONDS", default_value_t = 300)]
+    pub eval_lease_seconds: u64,
     /// Ingest pipeline file (JSON, `{"stages": [{"plugin": "pii"}, …]}`); when given, it replaces
     /// the pipeline stored through the API.
     #[arg(long, env = "EMBER_PIPELINE")]
@@ -72,6 +85,17 @@ impl ServeConfig {
             let default = PathBuf::from("plugins/dist");
             default.is_dir().then_some(default)
         })
+    }
+
+    /// How the server-side evaluation worker runs.
+    pub fn worker_config(&self) -> crate::evaluation::WorkerConfig {
+        let defaults = crate::evaluation::WorkerConfig::default();
+        crate::evaluation::WorkerConfig {
+            batch: self.eval_batch.max(1),
+            concurrency: self.eval_concurrency.unwrap_or(defaults.concurrency).max(1),
+            lease: std::time::Duration::from_secs(self.eval_lease_seconds.max(1)),
+            ..defaults
+        }
     }
 
     /// Where compiled plugin code is cached.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod attributes;
 pub mod cli;
 pub mod config;
+pub mod evaluation;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

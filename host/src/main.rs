@@ -17,10 +17,14 @@ enum Command {
     /// Inspect plugin components and try evaluators locally.
     #[command(subcommand)]
     Plugin(ember::cli::PluginCommand),
+    /// Upload, list and export datasets on a running server.
+    Dataset(ember::cli::dataset::DatasetArgs),
+    /// Run experiments on a running server's datasets, scored by its evaluator plugins.
+    Experiment(ember::cli::experiment::ExperimentArgs),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
@@ -29,6 +33,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => ember::run(config).await?,
         Command::Plugin(command) => tokio::task::spawn_blocking(move || ember::cli::run(command)).await??,
+        Command::Dataset(args) => ember::cli::dataset::run(args).await?,
+        Command::Experiment(args) => {
+            if !ember::cli::experiment::run(args).await? {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -10,6 +10,8 @@ use prometheus_client::registry::Registry;
 type Labels = Vec<(&'static str, &'static str)>;
 /// Labels naming a plugin, whose names are only known at run time.
 pub type PluginLabels = Vec<(&'static str, String)>;
+/// Labels of a counter split by outcome only.
+pub type OutcomeLabels = Vec<(&'static str, &'static str)>;
 type HistogramFamily = Family<PluginLabels, Histogram, fn() -> Histogram>;
 
 fn instruction_histogram() -> Histogram {
@@ -52,6 +54,8 @@ pub struct Metrics {
     pub plugin_instructions: HistogramFamily,
     /// Wall-clock seconds per plugin call, by plugin.
     pub plugin_seconds: HistogramFamily,
+    /// Server-side evaluation jobs finished, by outcome (`done`, `failed`, `retried`).
+    pub evaluation_jobs: Family<OutcomeLabels, Counter>,
     /// Ingest pipeline stage failures, by plugin and policy (`keep` or `reject`).
     pub pipeline_failures: Family<PluginLabels, Counter>,
     /// Spans an ingest pipeline stage changed, by plugin.
@@ -85,6 +89,12 @@ impl Metrics {
         let pipeline_failures = Family::<PluginLabels, Counter>::default();
         let pipeline_spans_changed = Family::<PluginLabels, Counter>::default();
         registry.register("plugin_calls", "Plugin calls by plugin and outcome", plugin_calls.clone());
+        let evaluation_jobs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "evaluation_jobs",
+            "Server-side evaluation jobs by outcome (done, failed, retried)",
+            evaluation_jobs.clone(),
+        );
         registry.register("plugin_instructions", "Instructions used per plugin call", plugin_instructions.clone());
         registry.register("plugin_call_seconds", "Wall-clock time per plugin call", plugin_seconds.clone());
         registry.register(
@@ -138,6 +148,7 @@ impl Metrics {
             write_errors,
             spans_dropped,
             plugin_calls,
+            evaluation_jobs,
             plugin_instructions,
             plugin_seconds,
             pipeline_failures,
@@ -163,6 +174,15 @@ impl Metrics {
         if report.spans_changed > 0 {
             self.pipeline_spans_changed.get_or_create(&plugin()).inc_by(report.spans_changed as u64);
         }
+    }
+
+    /// Records one plugin call outside the ingest pipeline (evaluations).
+    pub fn record_call(&self, plugin: &str, outcome: &str, instructions: u64, elapsed: std::time::Duration) {
+        let labels = vec![("plugin", plugin.to_owned()), ("outcome", outcome.to_owned())];
+        self.plugin_calls.get_or_create(&labels).inc();
+        let plugin = vec![("plugin", plugin.to_owned())];
+        self.plugin_instructions.get_or_create(&plugin).observe(instructions as f64);
+        self.plugin_seconds.get_or_create(&plugin).observe(elapsed.as_secs_f64());
     }
 
     /// Renders the OpenMetrics text exposition.

@@ -56,7 +56,7 @@ impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
-        let plugins = install_plugins(&config).await?;
+        let plugins = install_plugins(&config, &store).await?;
         let pipeline = load_pipeline(&config, &store, &plugins).await?;
         let http = bind(SocketAddr::new(config.host, config.port)).await?;
         let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
@@ -91,7 +91,16 @@ impl Server {
             plugins,
             metrics,
             accepting: accepting.clone(),
+            max_plugin_bytes: config.max_plugin_bytes,
+            jobs: crate::evaluation::JobSignal::default(),
         };
+        let worker = crate::evaluation::Worker::spawn(
+            store.clone(),
+            state.plugins.clone(),
+            state.metrics.clone(),
+            state.jobs.clone(),
+            config.worker_config(),
+        );
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move || {
@@ -124,6 +133,7 @@ impl Server {
                 Ok(())
             }
         };
+        worker.stop().await;
         queue.close();
         tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");
         writer.drain_and_stop().await;
@@ -140,27 +150,28 @@ fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> R
     }
 }
 
-/// Starts the sandbox and installs the components of the plugin directory.
-async fn install_plugins(config: &ServeConfig) -> Result<PluginHost, ServerError> {
+/// Starts the sandbox, loads the registered plugins and registers the components of the plugin
+/// directory (bundled plugins).
+async fn install_plugins(config: &ServeConfig, store: &Store) -> Result<PluginHost, ServerError> {
     let cache_dir = config.plugin_cache_dir();
-    let dir = config.plugin_dir();
     let (max_calls, budget) = (config.plugin_max_calls, config.plugin_memory_budget_mib.saturating_mul(1 << 20));
-    tokio::task::spawn_blocking(move || {
-        let plugins = PluginHost::new(&cache_dir, max_calls, budget)?;
-        match &dir {
-            Some(dir) => {
-                let installed = plugins.install_dir(dir)?;
-                tracing::info!(dir = %dir.display(), plugins = ?installed, "plugins installed");
-            }
-            None => tracing::warn!(
-                "no plugin directory (EMBER_PLUGIN_DIR) and no plugins/dist here: no first-party plugins; \
-                 build them with `bash plugins/build.sh`"
-            ),
+    let plugins = tokio::task::spawn_blocking(move || PluginHost::new(&cache_dir, max_calls, budget)).await??;
+    match plugins.load_registered(store).await {
+        Ok(count) => tracing::info!(plugins = count, "registered plugins loaded"),
+        Err(err) => tracing::error!(error = %err, "registered plugins not loaded"),
+    }
+    match config.plugin_dir() {
+        Some(dir) => {
+            let installed = plugins.register_dir(store, &dir).await?;
+            tracing::info!(dir = %dir.display(), plugins = ?installed, "bundled plugins installed");
         }
-        release_freed_memory();
-        Ok(plugins)
-    })
-    .await?
+        None => tracing::warn!(
+            "no plugin directory (EMBER_PLUGIN_DIR) and no plugins/dist here: no first-party plugins; \
+             build them with `bash plugins/build.sh`"
+        ),
+    }
+    tokio::task::spawn_blocking(release_freed_memory).await?;
+    Ok(plugins)
 }
 
 /// Hands memory freed after compiling plugins back to the kernel: glibc keeps it in its arenas

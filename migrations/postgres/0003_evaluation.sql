@@ -21,6 +21,8 @@ CREATE TABLE plugins (
     grants      JSONB    NOT NULL,
     limits      JSONB    NOT NULL,
     enabled     BOOLEAN NOT NULL DEFAULT TRUE,
+    -- 'upload' (POST /v1/plugins, CLI) or 'bundled' (EMBER_PLUGIN_DIR, re-registered at every start).
+    source      TEXT    NOT NULL,
     created_ns  BIGINT NOT NULL,
     UNIQUE (name, version)
 );

@@ -21,6 +21,8 @@ CREATE TABLE plugins (
     grants      TEXT    NOT NULL,
     limits      TEXT    NOT NULL,
     enabled     INTEGER NOT NULL DEFAULT 1,
+    -- 'upload' (POST /v1/plugins, CLI) or 'bundled' (EMBER_PLUGIN_DIR, re-registered at every start).
+    source      TEXT    NOT NULL,
     created_ns  INTEGER NOT NULL,
     UNIQUE (name, version)
 );

@@ -10,6 +10,7 @@ mod annotations;
 mod backpressure;
 mod bad_input;
 mod cli;
+mod cli_experiment;
 mod datasets;
 mod evaluation_jobs;
 mod experiments;

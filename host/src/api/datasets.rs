@@ -1,10 +1,339 @@
-//! Routes for datasets (being written).
+//! `/v1/datasets`: upload (create, append, declarative update), list, read, delete, versions,
+//! examples, CSV/JSONL exports, and (an Ember addition) examples taken from stored spans.
 
-use axum::Router;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
+use super::dataset_upload::read_upload;
+use super::error::{ApiError, ApiResult};
+use super::ids::{global_id, iso_time, parse_global_id};
+use super::params::{next_page_start, Params};
 use super::AppState;
+use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, NewExample, SpanRow, Store, UploadOutcome};
 
 /// The datasets routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/datasets", get(list))
+        .route("/v1/datasets/upload", post(upload))
+        .route("/v1/datasets/{id}", get(get_one).delete(remove))
+        .route("/v1/datasets/{id}/versions", get(versions))
+        .route("/v1/datasets/{id}/examples", get(examples))
+        .route("/v1/datasets/{id}/examples/from_spans", post(from_spans))
+        .route("/v1/datasets/{id}/csv", get(export_csv))
+        .route("/v1/datasets/{id}/jsonl", get(export_jsonl))
+}
+
+/// Parses stored JSON text (always valid: it was written from a `Value`).
+pub(crate) fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+fn view(row: &DatasetRow) -> Value {
+    json!({
+        "id": global_id("Dataset", row.id),
+        "name": row.name,
+        "description": row.description,
+        "metadata": parse_json(&row.metadata),
+        "created_at": iso_time(row.created_ns),
+        "updated_at": iso_time(row.updated_ns),
+        "example_count": row.example_count,
+    })
+}
+
+fn version_view(row: &DatasetVersionRow) -> Value {
+    json!({
+        "version_id": global_id("DatasetVersion", row.id),
+        "description": row.description,
+        "metadata": parse_json(&row.metadata),
+        "created_at": iso_time(row.created_ns),
+    })
+}
+
+/// An example as Phoenix's `DatasetExample`.
+pub(crate) fn example_view(row: &ExampleRow) -> Value {
+    let id = global_id("DatasetExample", row.id);
+    let mut view = json!({
+        "id": id,
+        "node_id": id,
+        "input": parse_json(&row.input),
+        "output": parse_json(&row.output),
+        "metadata": parse_json(&row.metadata),
+        "updated_at": iso_time(row.updated_ns),
+    });
+    if let (Some(span_id), Some(rowid)) = (&row.span_id, row.span_rowid) {
+        view["source"] = json!({ "span_id": span_id, "span_node_id": global_id("Span", rowid) });
+    }
+    view
+}
+
+fn outcome_view(outcome: &UploadOutcome) -> Value {
+    json!({ "data": {
+        "dataset_id": global_id("Dataset", outcome.dataset_id),
+        "version_id": global_id("DatasetVersion", outcome.version_id),
+        "num_created_examples": outcome.created,
+        "num_updated_examples": outcome.updated,
+        "num_deleted_examples": outcome.deleted,
+    }})
+}
+
+/// Resolves a dataset: a Dataset GlobalID, else a name.
+pub(crate) async fn resolve(store: &Store, identifier: &str) -> ApiResult<DatasetRow> {
+    let found = match parse_global_id("Dataset", identifier) {
+        Some(id) => store.dataset_by_id(id).await?,
+        None => store.dataset_by_name(identifier).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {identifier} not found")))
+}
+
+/// The version named by `version_id`, else the dataset's latest.
+pub(crate) async fn resolve_version(
+    store: &Store,
+    dataset: &DatasetRow,
+    version_id: Option<&str>,
+) -> ApiResult<DatasetVersionRow> {
+    let found = match version_id.filter(|v| !v.is_empty()) {
+        Some(raw) => {
+            let id = parse_global_id("DatasetVersion", raw)
+                .ok_or_else(|| ApiError::invalid(format!("Invalid dataset version ID: {raw}")))?;
+            store.dataset_version(dataset.id, id).await?
+        }
+        None => store.latest_dataset_version(dataset.id).await?,
+    };
+    found.ok_or_else(|| {
+        ApiError::not_found(format!("No version {} of dataset {}", version_id.unwrap_or("(latest)"), dataset.name))
+    })
+}
+
+/// `GET /v1/datasets`: newest first, cursor-paginated, optionally the one with `name`.
+pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(1000)?;
+    let cursor = params.cursor(|raw| parse_global_id("Dataset", raw))?;
+    let mut rows = state.store.list_datasets(cursor, limit + 1, params.get("name")).await?;
+    let next = next_page_start(&mut rows, limit);
+    Ok(Json(json!({
+        "data": rows.iter().map(view).collect::<Vec<_>>(),
+        "next_cursor": next.map(|r| global_id("Dataset", r.id)),
+    })))
+}
+
+/// `GET /v1/datasets/{id}`.
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = resolve(&state.store, &id).await?;
+    Ok(Json(json!({ "data": view(&row) })))
+}
+
+/// `DELETE /v1/datasets/{id}` with its versions, examples and experiments.
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let row = resolve(&state.store, &id).await?;
+    if !state.store.delete_dataset(row.id).await? {
+        return Err(ApiError::not_found(format!("Dataset with ID {id} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/datasets/{id}/versions`: newest first, cursor-paginated.
+pub async fn versions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(1000)?;
+    let cursor = params.cursor(|raw| parse_global_id("DatasetVersion", raw))?;
+    let dataset = resolve(&state.store, &id).await?;
+    let mut rows = state.store.list_dataset_versions(dataset.id, cursor, limit + 1).await?;
+    let next = next_page_start(&mut rows, limit);
+    Ok(Json(json!({
+        "data": rows.iter().map(version_view).collect::<Vec<_>>(),
+        "next_cursor": next.map(|r| global_id("DatasetVersion", r.id)),
+    })))
+}
+
+/// `GET /v1/datasets/{id}/examples?version_id=`: the examples as of a version (latest by default).
+pub async fn examples(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let dataset = resolve(&state.store, &id).await?;
+    let version = resolve_version(&state.store, &dataset, params.get("version_id")).await?;
+    let rows = state.store.examples_at_version(dataset.id, version.id).await?;
+    let mut data = json!({
+        "dataset_id": global_id("Dataset", dataset.id),
+        "version_id": global_id("DatasetVersion", version.id),
+        "examples": rows.iter().map(example_view).collect::<Vec<_>>(),
+    });
+    let splits = params.all("split");
+    if !splits.is_empty() {
+        // Splits are not stored by Ember: every example is returned and no split is reported.
+        data["filtered_splits"] = json!([]);
+    }
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `POST /v1/datasets/upload[?sync=true]`: JSON or multipart; always synchronous.
+pub async fn upload(State(state): State<AppState>, request: Request) -> ApiResult<Json<Value>> {
+    let upload = read_upload(&state, request).await?;
+    let outcome = state
+        .store
+        .upload_examples(upload.action, &upload.name, upload.description.as_deref(), &upload.examples)
+        .await?;
+    Ok(Json(outcome_view(&outcome)))
+}
+
+/// Body of `POST /v1/datasets/{id}/examples/from_spans`.
+#[derive(Debug, Deserialize)]
+pub struct FromSpans {
+    span_ids: Vec<String>,
+    project: Option<String>,
+}
+
+/// `{"input": text}`-style object for a span's input or output value.
+fn span_value(key: &str, value: Option<&str>, mime_type: Option<&str>) -> String {
+    let Some(text) = value else { return "{}".to_owned() };
+    let is_json = mime_type.is_some_and(|m| m.to_ascii_lowercase().contains("json"));
+    match is_json.then(|| serde_json::from_str::<Value>(text).ok()).flatten() {
+        Some(object @ Value::Object(_)) => object.to_string(),
+        Some(other) => json!({ key: other }).to_string(),
+        None => json!({ key: text }).to_string(),
+    }
+}
+
+fn example_from_span(span: &SpanRow) -> NewExample {
+    let mut metadata = json!({ "span_kind": span.span_kind, "trace_id": span.trace_id });
+    if let Some(model) = &span.model_name {
+        metadata["model_name"] = json!(model);
+    }
+    NewExample {
+        input: span_value("input", span.input_value.as_deref(), span.input_mime_type.as_deref()),
+        output: span_value("output", span.output_value.as_deref(), span.output_mime_type.as_deref()),
+        metadata: metadata.to_string(),
+        span_id: Some(span.span_id.clone()),
+    }
+}
+
+/// `POST /v1/datasets/{id}/examples/from_spans`: one example per span, as a new version.
+/// Unknown spans (or spans outside `project`) are a 404 listing them; nothing is written.
+pub async fn from_spans(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<FromSpans>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+    if body.span_ids.is_empty() {
+        return Err(ApiError::invalid("span_ids must not be empty"));
+    }
+    let dataset = resolve(&state.store, &id).await?;
+    let project = match &body.project {
+        Some(project) => Some(super::projects::resolve(&state.store, project).await?),
+        None => None,
+    };
+    let mut examples = Vec::with_capacity(body.span_ids.len());
+    let mut unknown = Vec::new();
+    for span_id in &body.span_ids {
+        let span = state.store.find_span(None, &span_id.to_ascii_lowercase()).await?;
+        match span.filter(|s| project.as_ref().is_none_or(|p| p.id == s.project_id)) {
+            Some(span) => examples.push(example_from_span(&span)),
+            None => unknown.push(span_id.as_str()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::not_found(format!("Spans not found: {}", unknown.join(", "))));
+    }
+    let outcome = state.store.append_examples(dataset.id, &examples).await?;
+    Ok(Json(outcome_view(&outcome)))
+}
+
+fn attachment(content_type: &str, file_name: &str, body: String) -> Response {
+    let safe: String =
+        file_name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\"")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn export_rows(state: &AppState, id: &str, query: Option<&str>) -> ApiResult<(DatasetRow, Vec<ExampleRow>)> {
+    let params = Params::parse(query);
+    let dataset = resolve(&state.store, id).await?;
+    let version = resolve_version(&state.store, &dataset, params.get("version_id")).await?;
+    let rows = state.store.examples_at_version(dataset.id, version.id).await?;
+    Ok((dataset, rows))
+}
+
+/// A CSV cell: strings as they are, anything else as JSON.
+pub(crate) fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `GET /v1/datasets/{id}/csv`: `example_id`, then `input_*`, `output_*`, `metadata_*` columns.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (dataset, rows) = export_rows(&state, &id, query.as_deref()).await?;
+    let parsed: Vec<[Value; 3]> =
+        rows.iter().map(|r| [parse_json(&r.input), parse_json(&r.output), parse_json(&r.metadata)]).collect();
+    let mut columns: Vec<(usize, String)> = Vec::new();
+    for example in &parsed {
+        for (part, value) in example.iter().enumerate() {
+            for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !columns.iter().any(|(p, k)| *p == part && k == key) {
+                    columns.push((part, key.clone()));
+                }
+            }
+        }
+    }
+    columns.sort_by_key(|(part, _)| *part);
+    let prefixes = ["input_", "output_", "metadata_"];
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| ApiError::internal(format!("cannot write CSV: {e}"));
+    let header =
+        std::iter::once("example_id".to_owned()).chain(columns.iter().map(|(p, k)| format!("{}{k}", prefixes[*p])));
+    writer.write_record(header).map_err(csv_err)?;
+    for (row, example) in rows.iter().zip(&parsed) {
+        let cells = columns.iter().map(|(p, k)| cell(example[*p].get(k)));
+        writer.write_record(std::iter::once(global_id("DatasetExample", row.id)).chain(cells)).map_err(csv_err)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
+    let body = String::from_utf8(bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(attachment("text/csv", &format!("{}.csv", dataset.name), body))
+}
+
+/// `GET /v1/datasets/{id}/jsonl`: one `{"id","input","output","metadata"}` object per line.
+pub async fn export_jsonl(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (dataset, rows) = export_rows(&state, &id, query.as_deref()).await?;
+    let mut body = String::new();
+    for row in &rows {
+        let line = json!({
+            "id": global_id("DatasetExample", row.id),
+            "input": parse_json(&row.input),
+            "output": parse_json(&row.output),
+            "metadata": parse_json(&row.metadata),
+        });
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    Ok(attachment("text/plain; charset=utf-8", &format!("{}.jsonl", dataset.name), body))
 }

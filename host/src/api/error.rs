@@ -30,16 +30,37 @@ impl ApiError {
         Self { status: StatusCode::CONFLICT, code: "conflict", message: message.into() }
     }
 
+    /// 400: the request is malformed (e.g. an unreadable upload).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+    }
+
     /// 403: the operation is not allowed.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
     }
 }
 
+impl ApiError {
+    /// 413: the body is larger than the server accepts.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: message.into() }
+    }
+
+    /// 500: something failed on the server's side; details are in its log.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: message.into() }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::ProjectExists(_) => Self::conflict(err.to_string()),
+            StoreError::ProjectExists(_)
+            | StoreError::PluginVersionTaken { .. }
+            | StoreError::PluginInUse { .. }
+            | StoreError::EvaluatorExists(_) => Self::conflict(err.to_string()),
+            StoreError::DatasetExists(_) | StoreError::RunExists => Self::conflict(err.to_string()),
             other => {
                 tracing::error!(error = %other, "store error while serving a request");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "database error".into() }

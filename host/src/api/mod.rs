@@ -1,8 +1,12 @@
 //! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, health and metrics, on one axum router.
 
 mod annotations;
+mod compare;
+mod dataset_upload;
 mod datasets;
 mod error;
+mod evaluators;
+mod experiment_export;
 mod experiments;
 mod ids;
 mod params;
@@ -10,6 +14,7 @@ mod plugins;
 mod projects;
 mod registry;
 mod sessions;
+mod span_query;
 mod spans;
 mod system;
 mod traces;
@@ -41,6 +46,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Cleared when shutdown begins, so that `/readyz` turns load balancers away first.
     pub accepting: Arc<AtomicBool>,
+    /// Wakes the evaluation worker when jobs are queued.
+    pub jobs: crate::evaluation::JobSignal,
+    /// Largest plugin component `POST /v1/plugins` accepts.
+    pub max_plugin_bytes: usize,
 }
 
 impl FromRef<AppState> for Ingestor {
@@ -72,13 +81,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{session}", get(sessions::get_one))
         .route("/v1/spans/{span}", delete(spans::remove))
         .route("/v1/traces/{trace}", get(traces::tree).delete(traces::remove))
-        .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/{name}/evaluate", post(plugins::evaluate))
         .route("/v1/ingest_pipeline", get(plugins::pipeline).put(plugins::set_pipeline))
         .merge(datasets::routes())
         .merge(experiments::routes())
         .merge(annotations::routes())
-        .merge(registry::routes())
+        .merge(span_query::routes())
+        .merge(registry::routes(state.max_plugin_bytes))
+        .merge(evaluators::routes())
+        .merge(compare::routes())
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))

@@ -1,4 +1,4 @@
-//! Ember's plugin routes: the installed plugins, and the ingest pipeline (`GET`/`PUT`).
+//! Ember's plugin routes: trying an evaluator on one example, and the ingest pipeline (`GET`/`PUT`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,30 +9,6 @@ use serde_json::{json, Value};
 use super::{ApiError, ApiResult, AppState};
 use crate::plugins::{Pipeline, PipelineConfig};
 use crate::server::PIPELINE_SETTING;
-
-/// `GET /v1/plugins`: every installed plugin with its world, digest, descriptor and limits.
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let data: Vec<Value> = state
-        .plugins
-        .list()
-        .into_iter()
-        .map(|(name, plugin)| {
-            let info = plugin.info();
-            json!({
-                "name": name,
-                "world": info.world,
-                "wit_version": info.wit_version,
-                "sha256": info.sha256,
-                "size_bytes": info.size_bytes,
-                "imports_wasi": info.imports_wasi,
-                "description": info.descriptor.as_ref().map(|d| d.description.clone()),
-                "version": info.descriptor.as_ref().map(|d| d.version.clone()),
-                "limits": plugin.limits(),
-            })
-        })
-        .collect();
-    Json(json!({ "data": data }))
-}
 
 /// `GET /v1/ingest_pipeline`: the pipeline in force.
 pub async fn pipeline(State(state): State<AppState>) -> Json<Value> {

@@ -2,6 +2,11 @@
 
 pub mod dataset;
 pub mod experiment;
+pub mod http;
+pub mod install;
 pub mod plugin;
+pub mod summary;
+pub mod table;
+pub mod task;
 
 pub use plugin::{run, PluginCommand, RunArgs};

@@ -19,6 +19,8 @@ pub enum PluginCommand {
     },
     /// Run an evaluator on one example and print its scores and the instructions used as JSON.
     Run(RunArgs),
+    /// Register a component (a file, or an https URL pinned by --sha256) with a running server.
+    Install(super::install::InstallArgs),
 }
 
 /// `ember plugin run` arguments.
@@ -44,11 +46,13 @@ pub struct RunArgs {
 }
 
 /// Runs a plugin subcommand, printing JSON on stdout.
+/// Call it on a blocking thread of a tokio runtime (`install` talks to the server).
 pub fn run(command: PluginCommand) -> Result<()> {
-    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache_dir()), ..SandboxConfig::default() })?;
+    let sandbox = || Sandbox::new(SandboxConfig { cache_dir: Some(cache_dir()), ..SandboxConfig::default() });
     let output = match command {
-        PluginCommand::Inspect { file } => inspect(&sandbox, &file)?,
-        PluginCommand::Run(args) => evaluate(&sandbox, &args)?,
+        PluginCommand::Inspect { file } => inspect(&sandbox()?, &file)?,
+        PluginCommand::Run(args) => evaluate(&sandbox()?, &args)?,
+        PluginCommand::Install(args) => tokio::runtime::Handle::current().block_on(super::install::install(&args))?,
     };
     // A closed stdout (say, piped into `head`) ends the command quietly rather than panicking.
     use std::io::Write;

@@ -1,17 +1,26 @@
-//! Plugins in the server: the sandbox, the installed components by name, and the ingest
-//! pipeline that runs redactors and span processors over each decoded batch.
+//! Plugins in the server: the sandbox, the registered plugin versions loaded in it, and the
+//! ingest pipeline that runs redactors and span processors over each decoded batch.
+//!
+//! The database is the registry of record (see `store::registry`); this host keeps every enabled
+//! version compiled and linked, and loads one from its stored blob on first use when another
+//! replica registered it.
 
+mod manifest;
 mod pipeline;
 mod processing;
 mod redaction;
+mod registry;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use ember_sandbox::{Limits, LoadError, Plugin, Sandbox, SandboxConfig};
+use ember_sandbox::{Grants, Limits, LoadError, Plugin, Sandbox, SandboxConfig};
 
+pub use manifest::{check_name, check_version, Manifest, ManifestError, RequestedLimits};
 pub use pipeline::{OnError, Pipeline, PipelineConfig, PipelineError, PipelineStage, StageReport};
+pub use registry::{RegistryError, Upload};
+
+use crate::store::PluginRecord;
 
 /// Why the plugin host could not start or install a plugin.
 #[derive(Debug, thiserror::Error)]
@@ -24,21 +33,47 @@ pub enum PluginHostError {
     Load { name: String, source: LoadError },
 }
 
-/// A plugin picked by [`PluginHost::resolve`], with the name, version and digest that scores
-/// produced by it record.
+/// One registered plugin version loaded in the sandbox, with its limits and grants applied.
+#[derive(Clone, Debug)]
+pub struct InstalledPlugin {
+    pub record: Arc<PluginRecord>,
+    pub plugin: Plugin,
+}
+
+/// A plugin picked by [`PluginHost::resolve`], with the identity stored scores record.
 #[derive(Clone, Debug)]
 pub struct ResolvedPlugin {
+    pub id: i64,
     pub name: String,
     pub version: String,
     pub sha256: String,
     pub plugin: Plugin,
 }
 
-/// The sandbox and the plugins installed in it, by name.
+impl From<&InstalledPlugin> for ResolvedPlugin {
+    fn from(installed: &InstalledPlugin) -> Self {
+        Self {
+            id: installed.record.id,
+            name: installed.record.name.clone(),
+            version: installed.record.version.clone(),
+            sha256: installed.record.sha256.clone(),
+            plugin: installed.plugin.clone(),
+        }
+    }
+}
+
+/// `plugin` under the limits and grants stored in its registry row.
+fn with_policy(plugin: &Plugin, record: &PluginRecord) -> Plugin {
+    let limits: Limits = serde_json::from_str(&record.limits).unwrap_or_default();
+    let grants: Grants = serde_json::from_str(&record.grants).unwrap_or_default();
+    plugin.with_limits(limits).with_grants(grants)
+}
+
+/// The sandbox and the plugin versions loaded in it, by registry id.
 #[derive(Clone)]
 pub struct PluginHost {
     sandbox: Sandbox,
-    installed: Arc<RwLock<BTreeMap<String, Plugin>>>,
+    installed: Arc<RwLock<BTreeMap<i64, InstalledPlugin>>>,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -50,7 +85,7 @@ impl std::fmt::Debug for PluginHost {
 impl PluginHost {
     /// A sandbox caching compiled components in `cache_dir`, running at most `max_calls` calls
     /// whose memory limits add up to at most `memory_budget` bytes.
-    pub fn new(cache_dir: &Path, max_calls: u32, memory_budget: u64) -> Result<Self, PluginHostError> {
+    pub fn new(cache_dir: &std::path::Path, max_calls: u32, memory_budget: u64) -> Result<Self, PluginHostError> {
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(cache_dir.to_owned()),
             max_concurrent_calls: max_calls,
@@ -60,76 +95,85 @@ impl PluginHost {
         Ok(Self { sandbox, installed: Arc::default() })
     }
 
-    /// Installs every `*.wasm` in `dir` under its file name (`pii.wasm` → `pii`). A component
-    /// that fails to load is reported and skipped, so one bad file does not stop the server.
-    pub fn install_dir(&self, dir: &Path) -> Result<Vec<String>, PluginHostError> {
-        let read_error = |source| PluginHostError::Read { path: dir.display().to_string(), source };
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(read_error)?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
-            .collect();
-        paths.sort();
-        let mut installed = Vec::new();
-        for path in paths {
-            let Some(name) = path.file_stem().and_then(|stem| stem.to_str()).map(str::to_owned) else { continue };
-            let wasm = std::fs::read(&path)
-                .map_err(|source| PluginHostError::Read { path: path.display().to_string(), source })?;
-            match self.install(&name, &wasm, Limits::default()) {
-                Ok(plugin) => {
-                    let info = plugin.info();
-                    tracing::info!(plugin = %name, world = %info.world, sha256 = %info.sha256, "plugin installed");
-                    installed.push(name);
-                }
-                Err(err) => tracing::error!(path = %path.display(), error = %err, "plugin not installed"),
-            }
-        }
-        Ok(installed)
+    /// The sandbox plugins run in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
-    /// Loads `wasm` and installs it as `name`, replacing any plugin of that name.
-    pub fn install(&self, name: &str, wasm: &[u8], limits: Limits) -> Result<Plugin, PluginHostError> {
+    /// Links `wasm` as the plugin version `record` describes (limits and grants from the record).
+    /// Runs the compiler on a cache miss: call it on the blocking pool.
+    pub fn load_record(&self, record: PluginRecord, wasm: &[u8]) -> Result<InstalledPlugin, PluginHostError> {
+        // `describe` runs at load under the generous limits; calls get the plugin's own.
         let plugin = self
             .sandbox
-            .load(wasm, limits)
-            .map_err(|source| PluginHostError::Load { name: name.to_owned(), source })?;
-        if let Ok(mut installed) = self.installed.write() {
-            installed.insert(name.to_owned(), plugin.clone());
+            .load(wasm, Limits::interpreted())
+            .map_err(|source| PluginHostError::Load { name: record.name.clone(), source })?;
+        Ok(InstalledPlugin { plugin: with_policy(&plugin, &record), record: Arc::new(record) })
+    }
+
+    /// Makes a loaded version available (replacing an older copy of the same id).
+    pub fn insert(&self, installed: InstalledPlugin) {
+        if let Ok(mut map) = self.installed.write() {
+            map.insert(installed.record.id, installed);
         }
-        Ok(plugin)
     }
 
-    /// The installed plugin called `name`.
-    pub fn get(&self, name: &str) -> Option<Plugin> {
-        self.installed.read().ok()?.get(name).cloned()
+    /// Forgets a version (deleted from the registry).
+    pub fn remove(&self, id: i64) {
+        if let Ok(mut map) = self.installed.write() {
+            map.remove(&id);
+        }
     }
 
-    /// The installed plugin a reference names: `name` (its newest enabled version) or
-    /// `name@version`, with the identity a stored score records.
+    /// Updates the stored row of a loaded version (enabled flag, limits, grants) in place.
+    pub fn update_record(&self, record: PluginRecord) {
+        if let Ok(mut map) = self.installed.write() {
+            if let Some(installed) = map.get_mut(&record.id) {
+                installed.plugin = with_policy(&installed.plugin, &record);
+                installed.record = Arc::new(record);
+            }
+        }
+    }
+
+    /// A loaded version by registry id, enabled or not.
+    pub fn by_id(&self, id: i64) -> Option<InstalledPlugin> {
+        self.installed.read().ok()?.get(&id).cloned()
+    }
+
+    /// The enabled version a reference names: `name@version`, or `name` for the most recently
+    /// registered enabled version.
     pub fn resolve(&self, reference: &str) -> Option<ResolvedPlugin> {
         let (name, version) = match reference.split_once('@') {
             Some((name, version)) => (name, Some(version)),
             None => (reference, None),
         };
-        let plugin = self.get(name)?;
-        let info = plugin.info();
-        let installed_version = info.descriptor.as_ref().map(|d| d.version.clone()).unwrap_or_default();
-        if version.is_some_and(|version| version != installed_version) {
-            return None;
-        }
-        Some(ResolvedPlugin { name: name.to_owned(), version: installed_version, sha256: info.sha256.clone(), plugin })
+        let map = self.installed.read().ok()?;
+        map.values()
+            .rev()
+            .filter(|installed| installed.record.enabled && installed.record.name == name)
+            .find(|installed| version.is_none_or(|version| installed.record.version == version))
+            .map(ResolvedPlugin::from)
     }
 
-    /// Names of the installed plugins, sorted.
+    /// The plugin a reference names (see [`PluginHost::resolve`]).
+    pub fn get(&self, reference: &str) -> Option<Plugin> {
+        self.resolve(reference).map(|resolved| resolved.plugin)
+    }
+
+    /// Names of the enabled plugins, sorted and without duplicates.
     pub fn names(&self) -> Vec<String> {
-        self.installed.read().map(|installed| installed.keys().cloned().collect()).unwrap_or_default()
+        let Ok(map) = self.installed.read() else { return Vec::new() };
+        let mut names: Vec<String> = map.values().filter(|i| i.record.enabled).map(|i| i.record.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
-    /// Every installed plugin, sorted by name.
-    pub fn list(&self) -> Vec<(String, Plugin)> {
-        self.installed
-            .read()
-            .map(|installed| installed.iter().map(|(name, plugin)| (name.clone(), plugin.clone())).collect())
-            .unwrap_or_default()
+    /// Every loaded version, by name then registration order.
+    pub fn list(&self) -> Vec<InstalledPlugin> {
+        let Ok(map) = self.installed.read() else { return Vec::new() };
+        let mut all: Vec<InstalledPlugin> = map.values().cloned().collect();
+        all.sort_by(|a, b| a.record.name.cmp(&b.record.name).then(a.record.id.cmp(&b.record.id)));
+        all
     }
 }

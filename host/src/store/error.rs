@@ -13,6 +13,16 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("a project named {0:?} already exists")]
     ProjectExists(String),
+    #[error("plugin {name}@{version} is already registered with other bytes (sha256 {sha256}); publish a new version")]
+    PluginVersionTaken { name: String, version: String, sha256: String },
+    #[error("the plugin version is attached to {evaluators} experiment evaluator(s); disable it instead")]
+    PluginInUse { evaluators: i64 },
+    #[error("an evaluator named {0:?} is already attached to this experiment")]
+    EvaluatorExists(String),
+    #[error("a dataset named {0:?} already exists")]
+    DatasetExists(String),
+    #[error("an experiment run for this example and repetition already succeeded and cannot be replaced")]
+    RunExists,
 }
 
 impl StoreError {

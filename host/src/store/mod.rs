@@ -3,8 +3,11 @@
 //! Every SQL statement Ember runs lives under this module; callers get typed rows.
 
 mod annotations;
+mod compare;
+mod dataset_examples;
 mod datasets;
 mod error;
+mod experiment_runs;
 mod experiments;
 mod jobs;
 mod projects;
@@ -12,7 +15,9 @@ mod reads;
 mod registry;
 mod rows;
 mod settings;
+mod span_query;
 mod sql;
+mod tx;
 mod write;
 
 use std::collections::HashMap;
@@ -27,11 +32,20 @@ use sqlx::sqlite::{
 };
 use sqlx::FromRow;
 
+pub use annotations::{AnnotationDelete, AnnotationQuery, AnnotationRow, AnnotationTarget, NewAnnotation};
+pub use compare::{CompareEvaluation, CompareExample, CompareExperiment, CompareRun, EvaluationAggregate, LabelCount};
+pub use dataset_examples::{ExampleRow, NewExample, UploadAction, UploadOutcome};
+pub use datasets::{DatasetRow, DatasetVersionRow};
 pub use error::{Result, StoreError};
+pub use experiment_runs::{EvaluationRow, NewEvaluation, NewRun, RunForEval, RunRow};
+pub use experiments::{ExperimentRow, NewExperiment};
+pub use jobs::{ClaimedJob, EvaluationResult, EvaluatorRow, FinishedJob, JobCounts, JobEnd, NewEvaluator, RunInput};
 pub use projects::ProjectRow;
 pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
+pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use rows::{SessionRow, SpanRow, TraceRow};
 pub use sql::{Dialect, Param, Sql};
+pub(crate) use write::now_ns;
 pub use write::WriteOutcome;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -173,10 +187,27 @@ impl Store {
     where
         T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
+        self.fetch_all_on(sql, false).await
+    }
+
+    /// Runs a data-changing statement that returns rows (`… RETURNING`); on SQLite it goes
+    /// through the single writer connection.
+    async fn fetch_all_writing<'a, T>(&self, sql: &Sql<'a>) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        self.fetch_all_on(sql, true).await
+    }
+
+    async fn fetch_all_on<'a, T>(&self, sql: &Sql<'a>, write: bool) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
         let rows = match &self.pools {
-            Pools::Sqlite { read, .. } => {
+            Pools::Sqlite { read, write: writer } => {
+                let pool = if write { writer } else { read };
                 let args = sql.arguments::<sqlx::Sqlite>()?;
-                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(read).await?
+                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(pool).await?
             }
             Pools::Postgres(pool) => {
                 let args = sql.arguments::<sqlx::Postgres>()?;
@@ -241,6 +272,46 @@ impl Store {
             }
         }
         Ok(affected)
+    }
+}
+
+impl Store {
+    /// Runs statements in one transaction and commits only if the first `checked` statements
+    /// changed exactly `expected` rows in all; otherwise rolls back and returns false.
+    async fn execute_in_transaction_checked(
+        &self,
+        statements: &[Sql<'_>],
+        checked: usize,
+        expected: u64,
+    ) -> Result<bool> {
+        macro_rules! run {
+            ($tx:expr, $db:ty) => {{
+                let mut changed = 0;
+                for (i, sql) in statements.iter().enumerate() {
+                    let args = sql.arguments::<$db>()?;
+                    let affected = sqlx::query_with(sql.text(), args).execute(&mut *$tx).await?.rows_affected();
+                    if i < checked {
+                        changed += affected;
+                    }
+                    if i + 1 == checked && changed != expected {
+                        $tx.rollback().await?;
+                        return Ok(false);
+                    }
+                }
+                $tx.commit().await?;
+                Ok(true)
+            }};
+        }
+        match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                let mut tx = write.begin().await?;
+                run!(tx, sqlx::Sqlite)
+            }
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                run!(tx, sqlx::Postgres)
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub enum Param<'a> {
     Str(&'a str),
     OptStr(Option<&'a str>),
     Owned(String),
+    Bytes(&'a [u8]),
 }
 
 /// SQL text plus its parameters, rendered for one dialect.
@@ -103,6 +104,7 @@ impl<'a> Sql<'a> {
         &'a str: Encode<'a, DB> + Type<DB>,
         Option<i64>: for<'q> Encode<'q, DB> + Type<DB>,
         Option<&'a str>: Encode<'a, DB> + Type<DB>,
+        &'a [u8]: Encode<'a, DB> + Type<DB>,
     {
         let mut args = <DB as Database>::Arguments::<'a>::default();
         for param in &self.params {
@@ -113,6 +115,7 @@ impl<'a> Sql<'a> {
                 Param::Str(v) => args.add(*v),
                 Param::OptStr(v) => args.add(*v),
                 Param::Owned(v) => args.add(v.clone()),
+                Param::Bytes(v) => args.add(*v),
             };
             added.map_err(sqlx::Error::Encode)?;
         }

@@ -1,0 +1,118 @@
+//! Server-side evaluation: a worker that takes due jobs from the database, runs the attached
+//! evaluator plugins in the sandbox and stores their scores.
+//!
+//! Jobs are durable rows (`store::jobs`). The worker leases a batch at a time; finishing checks
+//! the lease, so a job is stored once even if a lease ran out and another server took it over.
+//! A server that dies mid-batch leaves its leases to expire, and the work is done again from
+//! scratch by whichever server claims it next. A graceful shutdown hands unfinished work back
+//! at once.
+
+mod batch;
+mod outcome;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+use crate::plugins::PluginHost;
+use crate::store::Store;
+
+pub use outcome::{classify, Classified};
+
+/// How the worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    /// Jobs leased per claim.
+    pub batch: i64,
+    /// Plugin calls of one batch that run at once (blocking threads).
+    pub concurrency: usize,
+    /// How long a claim's lease lasts; a crashed server's jobs are taken up after this.
+    pub lease: Duration,
+    /// Attempts before a transient failure is stored as the evaluation's error.
+    pub max_attempts: i64,
+    /// First retry delay; doubled per attempt, up to a minute.
+    pub retry_base: Duration,
+    /// How often an idle worker looks for new jobs (it is also woken when jobs are queued).
+    pub poll: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 512,
+            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            lease: Duration::from_secs(300),
+            max_attempts: 5,
+            retry_base: Duration::from_millis(500),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Wakes the worker when jobs are queued, so that it need not wait for its next poll.
+#[derive(Debug, Clone, Default)]
+pub struct JobSignal(Arc<Notify>);
+
+impl JobSignal {
+    /// Tells the worker there may be new jobs.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// A running worker; stop it with [`Worker::stop`].
+#[derive(Debug)]
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker on the current runtime.
+    pub fn spawn(
+        store: Store,
+        plugins: PluginHost,
+        metrics: Arc<Metrics>,
+        signal: JobSignal,
+        config: WorkerConfig,
+    ) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let runner = batch::Runner::new(store, plugins, metrics, config);
+            loop {
+                if *stopped.borrow() {
+                    break;
+                }
+                let busy = match runner.run_once(&stopped).await {
+                    Ok(claimed) => claimed > 0,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "evaluation worker: database error, retrying");
+                        false
+                    }
+                };
+                if busy {
+                    continue;
+                }
+                tokio::select! {
+                    _ = signal.0.notified() => {}
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+            tracing::info!("evaluation worker stopped");
+        });
+        Self { stop, task }
+    }
+
+    /// Stops claiming work, lets the batch in hand finish (its unstarted jobs go back to
+    /// pending), and waits for the worker to end.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "evaluation worker failed");
+        }
+    }
+}
