@@ -97,6 +97,8 @@ CREATE TABLE experiment_runs (
     created_ns         INTEGER NOT NULL,
     UNIQUE (experiment_id, dataset_example_id, repetition_number)
 );
+-- The cascade when dataset examples are deleted.
+CREATE INDEX experiment_runs_example ON experiment_runs (dataset_example_id);
 
 -- One evaluation (named score) of one run. Server-side evaluations also record which plugin
 -- produced them (name, version, sha256) and, when the plugin failed, its typed error kind.
@@ -131,6 +133,8 @@ CREATE TABLE experiment_evaluators (
     created_ns    INTEGER NOT NULL,
     UNIQUE (experiment_id, name)
 );
+-- Deleting a plugin version checks it is unused.
+CREATE INDEX experiment_evaluators_plugin ON experiment_evaluators (plugin_id);
 
 -- Durable work: one row per (evaluator, run). Workers claim due rows by setting a lease; a row
 -- whose lease ran out (a crashed server) is claimed again. 'done' and 'failed' are final.
@@ -147,7 +151,11 @@ CREATE TABLE evaluation_jobs (
     updated_ns        INTEGER NOT NULL,
     UNIQUE (evaluator_id, experiment_run_id)
 );
-CREATE INDEX evaluation_jobs_due ON evaluation_jobs (state, due_ns);
+-- Claiming: due pending jobs in order, and running jobs whose lease ran out.
+CREATE INDEX evaluation_jobs_pending ON evaluation_jobs (due_ns, id) WHERE state = 'pending';
+CREATE INDEX evaluation_jobs_leased ON evaluation_jobs (lease_until_ns) WHERE state = 'running';
+-- Resetting a re-posted run's jobs, and the cascade when runs are deleted.
+CREATE INDEX evaluation_jobs_run ON evaluation_jobs (experiment_run_id);
 
 -- Annotations on spans, traces and sessions, Phoenix's shape: one per (target, name, identifier).
 -- Notes are annotations named 'note' with a unique identifier.

@@ -112,6 +112,10 @@ async fn experiment_scored_in_the_sandbox(backend: Backend) {
     let (status, body) =
         upload(&ember, component("tests/plugins/dist/hostile_loop.wasm"), "hostile-loop", "0.1.0").await;
     assert_eq!(status, 201, "{body}");
+    // Returns several scores all named alike: each is stored, none collides.
+    let (status, body) =
+        upload(&ember, component("tests/plugins/dist/hostile_output.wasm"), "same-names", "0.1.0").await;
+    assert_eq!(status, 201, "{body}");
 
     let dataset = upload_csv(&ember, "qa", QA_CSV).await;
     let outputs = HashMap::from([
@@ -151,10 +155,11 @@ async fn experiment_scored_in_the_sandbox(backend: Backend) {
             {"plugin": "token-f1@1.0.0", "name": "f1"},
             {"plugin": "exact_match", "config": {"case_insensitive": true}},
             {"plugin": "hostile-loop@0.1.0", "name": "hostile"},
+            {"plugin": "same-names", "name": "many", "config": {"scores": 3}},
         ]}),
     )
     .await;
-    assert_eq!(attached["data"].as_array().unwrap().len(), 3);
+    assert_eq!(attached["data"].as_array().unwrap().len(), 4);
     assert_eq!(attached["data"][0]["plugin"]["sha256"], token_f1_sha.as_str());
 
     // A run posted after attaching gets its jobs too.
@@ -168,8 +173,8 @@ async fn experiment_scored_in_the_sandbox(backend: Backend) {
     .await;
     let status = wait_for_jobs(&ember, &experiment, Duration::from_secs(60)).await;
     let jobs = &status["data"]["jobs"];
-    assert_eq!(jobs["total"], 12, "{status}");
-    assert_eq!(jobs["done"], 8, "{status}");
+    assert_eq!(jobs["total"], 16, "{status}");
+    assert_eq!(jobs["done"], 12, "{status}");
     assert_eq!(jobs["failed"], 4, "the hostile evaluator's jobs fail: {status}");
 
     let found = evaluations(&ember, &experiment).await;
@@ -197,6 +202,11 @@ async fn experiment_scored_in_the_sandbox(backend: Backend) {
         assert_eq!(hostile["error_kind"], "out_of_fuel", "{hostile}");
         assert!(hostile["error"].as_str().unwrap().contains("fuel"), "{hostile}");
         assert!(hostile["score"].is_null());
+    }
+
+    for suffix in ["", "#2", "#3"] {
+        let score = get("Largest planet?", &format!("many.hostile_output{suffix}"));
+        assert_eq!(score["score"], 0.5, "{score}");
     }
 
     // Compare: per-evaluator aggregates over the whole experiment.

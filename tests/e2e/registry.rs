@@ -169,6 +169,9 @@ async fn registry_lifecycle(backend: Backend) {
     let (status, body) = upload(&ember, empty_component, "empty", "1").await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("implements no Ember world"), "{body}");
+    // A bundled plugin's name is reserved.
+    let (status, body) = upload(&ember, python.clone(), "exact_match", "9.9.9").await;
+    assert_eq!(status, 409, "{body}");
     let (status, body) = upload(&ember, python.clone(), "Bad Name", "1").await;
     assert_eq!(status, 422, "{body}");
     let (status, _) = ember.get_json("/v1/plugins/nope@1.0.0").await;

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1_000;
+const MAX_EXPERIMENTS: usize = 20;
 
 /// `GET /v1/compare?experiment_id=A&experiment_id=B[&limit=&cursor=]`: one or more experiments
 /// of the same dataset. Examples are those of the newest dataset version among the experiments,
@@ -43,7 +44,7 @@ async fn compare(State(state): State<AppState>, RawQuery(query): RawQuery) -> Ap
             }
             "cursor" => {
                 after = parse_global_id("DatasetExample", &value)
-                    .map(|id| id - 1)
+                    .and_then(|id| id.checked_sub(1))
                     .ok_or_else(|| ApiError::invalid(format!("{value:?} is not a cursor")))?
             }
             other => return Err(ApiError::invalid(format!("unknown parameter {other:?}"))),
@@ -53,6 +54,9 @@ async fn compare(State(state): State<AppState>, RawQuery(query): RawQuery) -> Ap
     ids.dedup();
     if ids.is_empty() {
         return Err(ApiError::invalid("give at least one experiment_id"));
+    }
+    if ids.len() > MAX_EXPERIMENTS {
+        return Err(ApiError::invalid(format!("compare at most {MAX_EXPERIMENTS} experiments at once")));
     }
     let experiments = state.store.compare_experiments(&ids).await?;
     if let Some(missing) = ids.iter().find(|id| !experiments.iter().any(|e| e.id == **id)) {

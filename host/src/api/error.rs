@@ -59,6 +59,7 @@ impl From<StoreError> for ApiError {
             StoreError::ProjectExists(_)
             | StoreError::PluginVersionTaken { .. }
             | StoreError::PluginInUse { .. }
+            | StoreError::PluginNameReserved(_)
             | StoreError::EvaluatorExists(_) => Self::conflict(err.to_string()),
             StoreError::DatasetExists(_) | StoreError::RunExists => Self::conflict(err.to_string()),
             other => {

@@ -33,8 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/experiment_evaluations", post(upsert_evaluation))
 }
 
-fn view(row: &ExperimentRow) -> Value {
-    json!({
+/// An experiment as Phoenix's `Experiment`; its row must carry its counts.
+fn view(row: &ExperimentRow) -> ApiResult<Value> {
+    let counts = row.counts.ok_or_else(|| ApiError::internal("experiment counts were not loaded"))?;
+    Ok(json!({
         "id": global_id("Experiment", row.id),
         "dataset_id": global_id("Dataset", row.dataset_id),
         "dataset_version_id": global_id("DatasetVersion", row.dataset_version_id),
@@ -45,11 +47,11 @@ fn view(row: &ExperimentRow) -> Value {
         "project_name": row.project_name,
         "created_at": iso_time(row.created_ns),
         "updated_at": iso_time(row.updated_ns),
-        "example_count": row.example_count,
-        "successful_run_count": row.successful_run_count,
-        "failed_run_count": row.failed_run_count,
-        "missing_run_count": row.missing_run_count(),
-    })
+        "example_count": counts.example_count,
+        "successful_run_count": counts.successful_run_count,
+        "failed_run_count": counts.failed_run_count,
+        "missing_run_count": counts.missing_run_count(row.repetitions),
+    }))
 }
 
 /// A run as Phoenix's `ExperimentRun`.
@@ -67,14 +69,19 @@ pub(crate) fn run_view(row: &RunRow) -> Value {
     })
 }
 
-/// Resolves an Experiment GlobalID to its row: 422 when malformed, 404 when absent.
+fn not_found(identifier: &str) -> ApiError {
+    ApiError::not_found(format!("Experiment with ID {identifier} not found"))
+}
+
+fn parse_id(identifier: &str) -> ApiResult<i64> {
+    parse_global_id("Experiment", identifier)
+        .ok_or_else(|| ApiError::invalid(format!("Invalid experiment ID: {identifier}")))
+}
+
+/// Resolves an Experiment GlobalID to its row without counts (one primary-key lookup): 422 when
+/// malformed, 404 when absent.
 pub(crate) async fn resolve(store: &Store, identifier: &str) -> ApiResult<ExperimentRow> {
-    let id = parse_global_id("Experiment", identifier)
-        .ok_or_else(|| ApiError::invalid(format!("Invalid experiment ID: {identifier}")))?;
-    store
-        .experiment_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Experiment with ID {identifier} not found")))
+    store.experiment_by_id(parse_id(identifier)?).await?.ok_or_else(|| not_found(identifier))
 }
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
@@ -126,7 +133,7 @@ pub async fn create(
         project_name: Some(&project_name),
     };
     let row = state.store.create_experiment(&new).await?;
-    Ok(Json(json!({ "data": view(&row) })))
+    Ok(Json(json!({ "data": view(&row)? })))
 }
 
 /// `GET /v1/datasets/{id}/experiments`: newest first, cursor-paginated.
@@ -142,15 +149,15 @@ pub async fn list(
     let mut rows = state.store.list_experiments(dataset.id, cursor, limit + 1).await?;
     let next = next_page_start(&mut rows, limit);
     Ok(Json(json!({
-        "data": rows.iter().map(view).collect::<Vec<_>>(),
+        "data": rows.iter().map(view).collect::<ApiResult<Vec<_>>>()?,
         "next_cursor": next.map(|r| global_id("Experiment", r.id)),
     })))
 }
 
 /// `GET /v1/experiments/{id}`.
 pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = resolve(&state.store, &id).await?;
-    Ok(Json(json!({ "data": view(&row) })))
+    let row = state.store.experiment_with_counts(parse_id(&id)?).await?.ok_or_else(|| not_found(&id))?;
+    Ok(Json(json!({ "data": view(&row)? })))
 }
 
 /// Body of `PATCH /v1/experiments/{id}`: omitted fields stay; `description: null` clears it.
@@ -183,8 +190,8 @@ pub async fn update(
         .store
         .update_experiment(row.id, body.name.as_deref().map(str::trim), description, metadata.as_deref())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} not found")))?;
-    Ok(Json(json!({ "data": view(&row) })))
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(json!({ "data": view(&row)? })))
 }
 
 /// `DELETE /v1/experiments/{id}[?delete_project=true]`: with its runs and evaluations, and
@@ -198,7 +205,7 @@ pub async fn remove(
     let delete_project = params.flag("delete_project")?;
     let row = resolve(&state.store, &id).await?;
     if !state.store.delete_experiment(row.id).await? {
-        return Err(ApiError::not_found(format!("Experiment with ID {id} not found")));
+        return Err(not_found(&id));
     }
     if let Some(name) = row.project_name.filter(|_| delete_project) {
         if let Some(project) = state.store.project_by_name(&name).await? {

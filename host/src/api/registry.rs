@@ -196,7 +196,7 @@ async fn update(State(state): State<AppState>, Path(reference): Path<String>, bo
         manifest.check_grants(&grants).map_err(|err| ApiError::invalid(err.to_string()))?;
         let limits: Limits = match patch.limits {
             Some(limits) => {
-                manifest.limits = limits;
+                manifest.limits = manifest.limits.merged(limits);
                 let info = state.plugins.installed(&state.store, record.id).await.map_err(registry_error)?;
                 let info = info.ok_or_else(|| ApiError::not_found(format!("no plugin {reference}")))?;
                 manifest

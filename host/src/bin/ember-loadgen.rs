@@ -4,8 +4,6 @@
 //! By default it starts its own `ember serve` (the binary beside this one) on a fresh SQLite
 //! database; `--url` targets a running server instead.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +12,10 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use ember::workload::{TraceGenerator, SPANS_PER_TRACE};
 use prost::Message;
-use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[path = "support/spawn.rs"]
+mod spawn;
+use spawn::{rss_kib, spawn_server};
 
 #[derive(Debug, Parser)]
 #[command(name = "ember-loadgen", about = "OTLP load generator for Ember")]
@@ -42,53 +43,6 @@ struct Args {
     server_env: Vec<String>,
 }
 
-struct Spawned {
-    child: tokio::process::Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl Drop for Spawned {
-    /// Removes the started server's database, which a long run grows to gigabytes, on every exit path.
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
-    let exe = std::env::current_exe()?.with_file_name("ember");
-    let dir = std::env::temp_dir().join(format!("ember-loadgen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut command = tokio::process::Command::new(&exe);
-    command
-        .args(["serve", "--port", "0", "--grpc-port", "0"])
-        .env("EMBER_WORKING_DIR", &dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(url) = &args.database_url {
-        command.env("EMBER_DATABASE_URL", url);
-    }
-    for pair in &args.server_env {
-        let (key, value) = pair.split_once('=').context("--server-env takes KEY=VALUE")?;
-        command.env(key, value);
-    }
-    let mut child = command.spawn().with_context(|| format!("cannot start {}", exe.display()))?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??.context("server exited")?;
-    let http = line.split_whitespace().find_map(|w| w.strip_prefix("http=")).context("no http address")?;
-    Ok(Spawned { child, url: format!("http://{http}"), dir })
-}
-
-fn rss_kib(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field =
-        |name: &str| status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok();
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
 async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
     let text = client.get(format!("{url}/metrics")).send().await?.text().await?;
     let line =
@@ -101,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut spawned = match &args.url {
         Some(_) => None,
-        None => Some(spawn_server(&args).await?),
+        None => Some(spawn_server("ember-loadgen", args.database_url.as_deref(), &args.server_env).await?),
     };
     let url = args.url.clone().or_else(|| spawned.as_ref().map(|s| s.url.clone())).context("no url")?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;

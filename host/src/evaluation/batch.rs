@@ -2,39 +2,17 @@
 //! the sandbox, store the results and reschedule transient failures.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ember_sandbox::{EvalInput, Score};
-use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::outcome::{classify, Classified};
+use super::call::{run_one, Done, Unavailable, Work};
 use super::WorkerConfig;
 use crate::metrics::Metrics;
 use crate::plugins::{InstalledPlugin, PluginHost};
-use crate::store::{ClaimedJob, EvaluationResult, EvaluatorRow, FinishedJob, JobEnd, RunInput, Store, StoreError};
-
-/// One job with everything its call needs.
-struct Work {
-    job: ClaimedJob,
-    evaluator: Arc<EvaluatorRow>,
-    plugin: Result<InstalledPlugin, String>,
-    input: Option<RunInput>,
-}
-
-/// What became of one job.
-enum Done {
-    Finished(FinishedJob),
-    /// Try again later; `backoff` false when the job was merely not started (shutdown).
-    Retry {
-        job_id: i64,
-        error: String,
-        backoff: bool,
-        attempts: i64,
-    },
-}
+use crate::store::{ClaimedJob, EvaluatorRow, JobEnd, RunInput, Store, StoreError};
 
 /// Runs claims; keeps evaluator rows, which never change, between claims.
 pub(super) struct Runner {
@@ -67,10 +45,41 @@ impl Runner {
                 stop.store(true, Ordering::Relaxed);
             })
         };
+        let lease = Arc::new(AtomicI64::new(lease_until));
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let heartbeat = self.spawn_heartbeat(lease.clone(), done_rx);
         let outcomes = self.evaluate(work, stop).await;
         watcher.abort();
-        self.record(outcomes, lease_until).await?;
+        // Not aborted: a renewal under way completes, so `lease` matches the database.
+        let _ = done_tx.send(());
+        let _ = heartbeat.await;
+        self.record(outcomes, lease.load(Ordering::SeqCst)).await?;
         Ok(claimed)
+    }
+
+    /// Renews the claim's lease every third of its length while the batch runs, so that a long
+    /// batch is not taken over by another server. The current lease value is kept in `lease`.
+    fn spawn_heartbeat(
+        &self,
+        lease: Arc<AtomicI64>,
+        mut done: tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (store, every) = (self.store.clone(), self.config.lease / 3);
+        let length = duration_ns(self.config.lease);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = &mut done => return,
+                }
+                let current = lease.load(Ordering::SeqCst);
+                let renewed = crate::store::now_ns().saturating_add(length);
+                match store.renew_leases(current, renewed).await {
+                    Ok(_) => lease.store(renewed, Ordering::SeqCst),
+                    Err(err) => tracing::warn!(error = %err, "renewing an evaluation lease failed"),
+                }
+            }
+        })
     }
 
     async fn prepare(&self, jobs: Vec<ClaimedJob>) -> Result<Vec<Work>, StoreError> {
@@ -92,20 +101,12 @@ impl Runner {
                 .filter_map(|job| cache.get(&job.evaluator_id).map(|row| (job.evaluator_id, row.clone())))
                 .collect()
         };
-        let mut plugins: HashMap<i64, Result<InstalledPlugin, String>> = HashMap::new();
+        let mut plugins: HashMap<i64, Result<InstalledPlugin, Unavailable>> = HashMap::new();
         for evaluator in evaluators.values() {
             if plugins.contains_key(&evaluator.plugin_id) {
                 continue;
             }
-            let plugin = match self.plugins.installed(&self.store, evaluator.plugin_id).await {
-                Ok(Some(installed)) if installed.record.enabled => Ok(installed),
-                Ok(Some(installed)) => {
-                    Err(format!("plugin {}@{} is disabled", installed.record.name, installed.record.version))
-                }
-                Ok(None) => Err(format!("plugin #{} is no longer registered", evaluator.plugin_id)),
-                Err(err) => Err(format!("plugin #{} cannot be loaded: {err}", evaluator.plugin_id)),
-            };
-            plugins.insert(evaluator.plugin_id, plugin);
+            plugins.insert(evaluator.plugin_id, self.plugin(evaluator.plugin_id).await);
         }
         let mut run_ids: Vec<i64> = jobs.iter().map(|job| job.experiment_run_id).collect();
         run_ids.sort_unstable();
@@ -120,11 +121,34 @@ impl Runner {
             .into_iter()
             .filter_map(|job| {
                 let evaluator = evaluators.get(&job.evaluator_id)?.clone();
-                let plugin = plugins.get(&evaluator.plugin_id).cloned().unwrap_or_else(|| Err("no plugin".into()));
+                let plugin = plugins
+                    .get(&evaluator.plugin_id)
+                    .cloned()
+                    .unwrap_or_else(|| Err(Unavailable::Unloadable("no plugin".into())));
                 let input = inputs.get(&job.experiment_run_id).cloned();
                 Some(Work { job, evaluator, plugin, input })
             })
             .collect())
+    }
+
+    /// The plugin version an evaluator is pinned to, as the registry has it now: its enabled
+    /// flag is read from the database on every claim, so that disabling it on another server
+    /// is seen here too.
+    async fn plugin(&self, id: i64) -> Result<InstalledPlugin, Unavailable> {
+        let record = match self.store.plugin_by_id(id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Err(Unavailable::Gone(format!("plugin #{id} is no longer registered"))),
+            Err(err) => return Err(Unavailable::Unloadable(format!("plugin #{id}: {err}"))),
+        };
+        if !record.enabled {
+            return Err(Unavailable::Gone(format!("plugin {}@{} is disabled", record.name, record.version)));
+        }
+        self.plugins.update_record(record);
+        match self.plugins.installed(&self.store, id).await {
+            Ok(Some(installed)) => Ok(installed),
+            Ok(None) => Err(Unavailable::Gone(format!("plugin #{id} is no longer registered"))),
+            Err(err) => Err(Unavailable::Unloadable(format!("plugin #{id} cannot be loaded: {err}"))),
+        }
     }
 
     /// Runs the calls on the blocking pool, `concurrency` threads at a time.
@@ -157,14 +181,14 @@ impl Runner {
     async fn record(&self, outcomes: Vec<Done>, lease_until: i64) -> Result<(), StoreError> {
         let now = crate::store::now_ns();
         let mut finished = Vec::new();
-        let mut retries: HashMap<i64, (Vec<i64>, String)> = HashMap::new();
+        let mut retries: HashMap<(i64, bool), (Vec<i64>, String)> = HashMap::new();
         for outcome in outcomes {
             match outcome {
                 Done::Finished(job) => finished.push(job),
                 Done::Retry { job_id, error, backoff, attempts } => {
                     let delay = if backoff { backoff_delay(self.config.retry_base, attempts) } else { Duration::ZERO };
                     let due = now.saturating_add(duration_ns(delay));
-                    let entry = retries.entry(due).or_insert_with(|| (Vec::new(), error));
+                    let entry = retries.entry((due, backoff)).or_insert_with(|| (Vec::new(), error));
                     entry.0.push(job_id);
                 }
             }
@@ -182,8 +206,8 @@ impl Runner {
         }
         self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "done")]).inc_by(done);
         self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "failed")]).inc_by(failed);
-        for (due, (ids, error)) in retries {
-            self.store.retry_jobs(&ids, lease_until, due, &error).await?;
+        for ((due, started), (ids, error)) in retries {
+            self.store.retry_jobs(&ids, lease_until, due, &error, started).await?;
             self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "retried")]).inc_by(ids.len() as u64);
         }
         Ok(())
@@ -198,136 +222,6 @@ fn backoff_delay(base: Duration, attempts: i64) -> Duration {
 
 fn duration_ns(duration: Duration) -> i64 {
     i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
-}
-
-/// Runs one job's call (on a blocking thread) and decides what becomes of the job.
-fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: &WorkerConfig) -> Done {
-    let Work { job, evaluator, plugin, input } = work;
-    if stop.load(Ordering::Relaxed) {
-        return Done::Retry {
-            job_id: job.id,
-            error: "server shutting down".into(),
-            backoff: false,
-            attempts: job.attempts,
-        };
-    }
-    let start_ns = crate::store::now_ns();
-    let failed = |kind: &str, message: String, identity: Option<&InstalledPlugin>| {
-        let (name, version, sha256) = identity.map_or_else(
-            || (String::new(), String::new(), String::new()),
-            |p| (p.record.name.clone(), p.record.version.clone(), p.record.sha256.clone()),
-        );
-        Done::Finished(FinishedJob {
-            job_id: job.id,
-            end: JobEnd::Failed,
-            evaluations: vec![EvaluationResult {
-                run_id: job.experiment_run_id,
-                name: evaluator.name.clone(),
-                label: None,
-                score: None,
-                explanation: None,
-                error: Some(message),
-                error_kind: Some(kind.to_owned()),
-                metadata: "{}".into(),
-                start_ns,
-                end_ns: crate::store::now_ns(),
-                plugin_name: name,
-                plugin_version: version,
-                plugin_sha256: sha256,
-            }],
-        })
-    };
-    let plugin = match plugin {
-        Ok(plugin) => plugin,
-        Err(message) => return failed("plugin_unavailable", message, None),
-    };
-    let Some(input) = input else {
-        return failed(
-            "missing_example",
-            "the run's dataset example is missing at the experiment's version".into(),
-            Some(&plugin),
-        );
-    };
-    let eval_input = EvalInput {
-        input: input.input,
-        output: input.output,
-        expected: Some(input.expected),
-        metadata: input.metadata,
-    };
-    let span = tracing::debug_span!("plugin_call", plugin = %plugin.record.name, world = "evaluator", job = job.id);
-    let report = span.in_scope(|| plugin.plugin.with_config(evaluator.config.clone()).evaluate(&eval_input));
-    let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
-    metrics.record_call(&plugin.record.name, outcome, report.instructions, report.elapsed);
-    let end_ns = crate::store::now_ns();
-    match report.outcome {
-        Ok(scores) => Done::Finished(FinishedJob {
-            job_id: job.id,
-            end: JobEnd::Done,
-            evaluations: evaluations(
-                &evaluator,
-                &plugin,
-                job.experiment_run_id,
-                scores,
-                report.instructions,
-                start_ns,
-                end_ns,
-            ),
-        }),
-        Err(err) if classify(&err) == Classified::Transient && job.attempts < config.max_attempts => {
-            Done::Retry { job_id: job.id, error: err.to_string(), backoff: true, attempts: job.attempts }
-        }
-        Err(err) => failed(err.kind(), err.to_string(), Some(&plugin)),
-    }
-}
-
-/// The stored evaluations of one successful call: one per score. A single score is stored under
-/// the evaluator's name; several under `evaluator.score`.
-fn evaluations(
-    evaluator: &EvaluatorRow,
-    plugin: &InstalledPlugin,
-    run_id: i64,
-    scores: Vec<Score>,
-    instructions: u64,
-    start_ns: i64,
-    end_ns: i64,
-) -> Vec<EvaluationResult> {
-    let single = scores.len() == 1;
-    let record = &plugin.record;
-    let result = |name: String, score: Option<Score>| {
-        let mut metadata = score
-            .as_ref()
-            .and_then(|s| s.metadata.as_deref())
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({}));
-        metadata["ember"] =
-            json!({ "instructions": instructions, "plugin": format!("{}@{}", record.name, record.version) });
-        EvaluationResult {
-            run_id,
-            name,
-            label: score.as_ref().and_then(|s| s.label.clone()),
-            score: score.as_ref().and_then(|s| s.score),
-            explanation: score.as_ref().and_then(|s| s.explanation.clone()),
-            error: None,
-            error_kind: None,
-            metadata: metadata.to_string(),
-            start_ns,
-            end_ns,
-            plugin_name: record.name.clone(),
-            plugin_version: record.version.clone(),
-            plugin_sha256: record.sha256.clone(),
-        }
-    };
-    if scores.is_empty() {
-        return vec![result(evaluator.name.clone(), None)];
-    }
-    scores
-        .into_iter()
-        .map(|score| {
-            let name = if single { evaluator.name.clone() } else { format!("{}.{}", evaluator.name, score.name) };
-            result(name, Some(score))
-        })
-        .collect()
 }
 
 #[cfg(test)]

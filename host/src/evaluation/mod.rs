@@ -8,6 +8,7 @@
 //! at once.
 
 mod batch;
+mod call;
 mod outcome;
 
 use std::sync::Arc;

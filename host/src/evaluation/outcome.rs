@@ -28,6 +28,7 @@ mod tests {
     #[test]
     fn capacity_and_deadlines_are_retried_traps_are_not() {
         assert_eq!(classify(&SandboxError::Busy("full".into())), Classified::Transient);
+        assert_eq!(classify(&SandboxError::Deadline(std::time::Duration::from_secs(1))), Classified::Transient);
         assert_eq!(classify(&SandboxError::StackOverflow), Classified::Permanent);
         assert_eq!(classify(&SandboxError::Trap("unreachable".into())), Classified::Permanent);
     }

@@ -29,6 +29,17 @@ pub struct Manifest {
     pub llm: bool,
 }
 
+impl RequestedLimits {
+    /// These limits with the fields `other` sets replaced.
+    pub fn merged(self, other: RequestedLimits) -> Self {
+        Self {
+            fuel: other.fuel.or(self.fuel),
+            memory_mib: other.memory_mib.or(self.memory_mib),
+            deadline_ms: other.deadline_ms.or(self.deadline_ms),
+        }
+    }
+}
+
 /// Per-call limits a manifest asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -47,6 +58,8 @@ pub enum ManifestError {
     Version(String),
     #[error("the manifest asks for {what} = {asked}, above this server's maximum of {max}")]
     TooLarge { what: &'static str, asked: u64, max: u64 },
+    #[error("the manifest asks for {0} = 0: the plugin could never run")]
+    Zero(&'static str),
     #[error("the grant gives {what} {value:?}, which the manifest does not ask for")]
     NotRequested { what: &'static str, value: String },
 }
@@ -79,6 +92,15 @@ impl Manifest {
     /// guest (interpreted guests, which import WASI, get larger ones).
     pub fn limits(&self, info: &ComponentInfo, max_memory_bytes: u64) -> Result<Limits, ManifestError> {
         let mut limits = if info.imports_wasi { Limits::interpreted() } else { Limits::default() };
+        for (what, value) in [
+            ("fuel", self.limits.fuel),
+            ("memory_mib", self.limits.memory_mib),
+            ("deadline_ms", self.limits.deadline_ms),
+        ] {
+            if value == Some(0) {
+                return Err(ManifestError::Zero(what));
+            }
+        }
         if let Some(fuel) = self.limits.fuel {
             if fuel > MAX_FUEL {
                 return Err(ManifestError::TooLarge { what: "fuel", asked: fuel, max: MAX_FUEL });

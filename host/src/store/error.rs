@@ -15,6 +15,8 @@ pub enum StoreError {
     ProjectExists(String),
     #[error("plugin {name}@{version} is already registered with other bytes (sha256 {sha256}); publish a new version")]
     PluginVersionTaken { name: String, version: String, sha256: String },
+    #[error("the plugin name {0:?} belongs to a bundled (first-party) plugin; choose another name")]
+    PluginNameReserved(String),
     #[error("the plugin version is attached to {evaluators} experiment evaluator(s); disable it instead")]
     PluginInUse { evaluators: i64 },
     #[error("an evaluator named {0:?} is already attached to this experiment")]

@@ -6,7 +6,9 @@ use super::sql::{Dialect, Param};
 use super::write::now_ns;
 use super::{Result, Store};
 
-/// One experiment with the counts Phoenix reports.
+/// One experiment. `counts` is filled only by the lookups whose responses show it
+/// (`experiment_with_counts`, `list_experiments`, `create_experiment`, `update_experiment`):
+/// computing it reads every example and run, too slow for the per-run lookup.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExperimentRow {
     pub id: i64,
@@ -20,6 +22,14 @@ pub struct ExperimentRow {
     pub project_name: Option<String>,
     pub created_ns: i64,
     pub updated_ns: i64,
+    /// The counts Phoenix reports, when loaded.
+    #[sqlx(skip)]
+    pub counts: Option<ExperimentCounts>,
+}
+
+/// The example and run counts Phoenix reports with an experiment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExperimentCounts {
     /// Examples in the experiment's dataset version.
     pub example_count: i64,
     /// Runs without an error.
@@ -28,10 +38,25 @@ pub struct ExperimentRow {
     pub failed_run_count: i64,
 }
 
-impl ExperimentRow {
+impl ExperimentCounts {
     /// Runs still to do: every (example, repetition) without a run.
-    pub fn missing_run_count(&self) -> i64 {
-        (self.example_count * self.repetitions - self.successful_run_count - self.failed_run_count).max(0)
+    pub fn missing_run_count(&self, repetitions: i64) -> i64 {
+        (self.example_count * repetitions - self.successful_run_count - self.failed_run_count).max(0)
+    }
+}
+
+/// A row of `counted_select`: the experiment and its counts.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: ExperimentRow,
+    #[sqlx(flatten)]
+    counts: ExperimentCounts,
+}
+
+impl From<CountedRow> for ExperimentRow {
+    fn from(counted: CountedRow) -> Self {
+        ExperimentRow { counts: Some(counted.counts), ..counted.row }
     }
 }
 
@@ -48,7 +73,17 @@ pub struct NewExperiment<'a> {
     pub project_name: Option<&'a str>,
 }
 
-fn experiment_select(dialect: Dialect) -> String {
+/// The experiment's own columns, no counts: one primary-key lookup.
+fn plain_select(dialect: Dialect) -> String {
+    format!(
+        "SELECT x.id, x.dataset_id, x.dataset_version_id, x.name, x.description, x.repetitions, {}, \
+         x.project_name, x.created_ns, x.updated_ns FROM experiments x",
+        json_text(dialect, "x.metadata", "metadata")
+    )
+}
+
+/// The experiment's columns with its counts, each a correlated subquery over its examples and runs.
+fn counted_select(dialect: Dialect) -> String {
     format!(
         "SELECT x.id, x.dataset_id, x.dataset_version_id, x.name, x.description, x.repetitions, {}, \
          x.project_name, x.created_ns, x.updated_ns, \
@@ -94,25 +129,34 @@ impl Store {
         .push(") RETURNING id");
         let id = tx.returning_id(&sql).await?;
         tx.commit().await?;
-        self.experiment_by_id(id).await?.ok_or(super::StoreError::Database(sqlx::Error::RowNotFound))
+        self.experiment_with_counts(id).await?.ok_or(super::StoreError::Database(sqlx::Error::RowNotFound))
     }
 
-    /// An experiment by row id.
+    /// An experiment by row id, without counts: for checking a posted run and other internal uses.
     pub async fn experiment_by_id(&self, id: i64) -> Result<Option<ExperimentRow>> {
-        let select = experiment_select(self.dialect());
+        let select = plain_select(self.dialect());
         let mut sql = self.sql();
         sql.push(&select).push(" WHERE x.id = ").bind(Param::I64(id));
         self.fetch_optional(&sql).await
     }
 
-    /// A dataset's experiments newest first, from `from_id` (inclusive).
+    /// An experiment by row id with its counts, for responses that show them.
+    pub async fn experiment_with_counts(&self, id: i64) -> Result<Option<ExperimentRow>> {
+        let select = counted_select(self.dialect());
+        let mut sql = self.sql();
+        sql.push(&select).push(" WHERE x.id = ").bind(Param::I64(id));
+        let row: Option<CountedRow> = self.fetch_optional(&sql).await?;
+        Ok(row.map(ExperimentRow::from))
+    }
+
+    /// A dataset's experiments with their counts, newest first, from `from_id` (inclusive).
     pub async fn list_experiments(
         &self,
         dataset_id: i64,
         from_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ExperimentRow>> {
-        let select = experiment_select(self.dialect());
+        let select = counted_select(self.dialect());
         let mut sql = self.sql();
         sql.push(&select)
             .push(" WHERE x.dataset_id = ")
@@ -121,11 +165,12 @@ impl Store {
             .bind(Param::I64(from_id.unwrap_or(i64::MAX)))
             .push(" ORDER BY x.id DESC LIMIT ")
             .bind(Param::I64(limit));
-        self.fetch_all(&sql).await
+        let rows: Vec<CountedRow> = self.fetch_all(&sql).await?;
+        Ok(rows.into_iter().map(ExperimentRow::from).collect())
     }
 
     /// Sets whichever of name, description (`Some(None)` clears it) and metadata are given;
-    /// `None` when the experiment does not exist.
+    /// `None` when the experiment does not exist. Returns the experiment with its counts.
     pub async fn update_experiment(
         &self,
         id: i64,
@@ -148,7 +193,7 @@ impl Store {
         if self.execute(&sql).await? == 0 {
             return Ok(None);
         }
-        self.experiment_by_id(id).await
+        self.experiment_with_counts(id).await
     }
 
     /// Deletes an experiment with its runs, evaluations and jobs; false when it did not exist.

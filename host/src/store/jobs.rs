@@ -201,20 +201,43 @@ impl Store {
         Ok(counts)
     }
 
-    /// Leases up to `limit` jobs that are due (pending, or running under an expired lease) until
-    /// `lease_until_ns`. Every job of one claim shares that lease value, which finishing checks.
+    /// Leases up to `limit` jobs that are due (running under an expired lease, then pending)
+    /// until `lease_until_ns`. Every job of one claim shares that lease value, which finishing
+    /// checks. Each half is one `UPDATE … RETURNING` over its own partial index; on PostgreSQL
+    /// rows another server is claiming are skipped, not waited for.
     pub async fn claim_jobs(&self, limit: i64, lease_until_ns: i64) -> Result<Vec<ClaimedJob>> {
         let now = now_ns();
+        let mut claimed = self
+            .claim_where("state = 'running' AND lease_until_ns < ", now, "lease_until_ns", limit, lease_until_ns)
+            .await?;
+        let left = limit - claimed.len() as i64;
+        if left > 0 {
+            claimed.extend(
+                self.claim_where("state = 'pending' AND due_ns <= ", now, "due_ns, id", left, lease_until_ns).await?,
+            );
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_where(
+        &self,
+        condition: &str,
+        now: i64,
+        order: &str,
+        limit: i64,
+        lease_until_ns: i64,
+    ) -> Result<Vec<ClaimedJob>> {
         let mut sql = self.sql();
         sql.push("UPDATE evaluation_jobs SET state = 'running', attempts = attempts + 1, lease_until_ns = ")
             .bind(Param::I64(lease_until_ns))
             .push(", updated_ns = ")
             .bind(Param::I64(now))
-            .push(" WHERE id IN (SELECT id FROM evaluation_jobs WHERE (state = 'pending' AND due_ns <= ")
+            .push(" WHERE id IN (SELECT id FROM evaluation_jobs WHERE ")
+            .push(condition)
             .bind(Param::I64(now))
-            .push(") OR (state = 'running' AND lease_until_ns < ")
-            .bind(Param::I64(now))
-            .push(") ORDER BY due_ns, id LIMIT ")
+            .push(" ORDER BY ")
+            .push(order)
+            .push(" LIMIT ")
             .bind(Param::I64(limit));
         if self.dialect() == Dialect::Postgres {
             sql.push(" FOR UPDATE SKIP LOCKED");
@@ -266,26 +289,71 @@ impl Store {
                 statements.push(self.finish_statement(state, chunk, lease_until_ns, now));
             }
         }
-        let evaluations: Vec<&EvaluationResult> = jobs.iter().flat_map(|job| &job.evaluations).collect();
+        // One row per (run, name): PostgreSQL refuses an upsert that touches a row twice.
+        let mut seen = std::collections::HashSet::new();
+        let mut evaluations: Vec<&EvaluationResult> = jobs
+            .iter()
+            .flat_map(|job| &job.evaluations)
+            .rev()
+            .filter(|e| seen.insert((e.run_id, e.name.as_str())))
+            .collect();
+        evaluations.reverse();
         for chunk in evaluations.chunks(INSERT_CHUNK) {
             statements.push(self.upsert_evaluations(chunk, now));
         }
         let updates = statements.len() - evaluations.chunks(INSERT_CHUNK).len();
         let expected = jobs.len() as u64;
-        match self.execute_in_transaction_checked(&statements, updates, expected).await? {
+        let all_at_once = match self.execute_in_transaction_checked(&statements, updates, expected).await {
+            Ok(all) => all,
+            Err(err) if err.is_transient() => return Err(err),
+            // One job's rows are refused (say, an evaluation the database will not store): the
+            // others must not wait on it, so finish job by job.
+            Err(err) => {
+                tracing::warn!(error = %err, "storing a batch of evaluations failed; storing job by job");
+                false
+            }
+        };
+        match all_at_once {
             true => Ok(jobs.len()),
-            // Some lease was lost: finish job by job, each only if still held.
+            // Some lease was lost, or some job's rows were refused: finish job by job, each only
+            // if still held.
             false => {
                 let mut finished = 0;
                 for job in jobs {
                     let state = if job.end == JobEnd::Done { "done" } else { "failed" };
                     let mut one = vec![self.finish_statement(state, &[job.job_id], lease_until_ns, now)];
-                    let refs: Vec<&EvaluationResult> = job.evaluations.iter().collect();
+                    let mut seen = std::collections::HashSet::new();
+                    let mut refs: Vec<&EvaluationResult> =
+                        job.evaluations.iter().rev().filter(|e| seen.insert(e.name.as_str())).collect();
+                    refs.reverse();
                     if !refs.is_empty() {
                         one.push(self.upsert_evaluations(&refs, now));
                     }
-                    if self.execute_in_transaction_checked(&one, 1, 1).await? {
-                        finished += 1;
+                    match self.execute_in_transaction_checked(&one, 1, 1).await {
+                        Ok(true) => finished += 1,
+                        Ok(false) => {}
+                        Err(err) if err.is_transient() => return Err(err),
+                        // This job's results cannot be stored: record that instead, so that
+                        // it ends rather than being claimed again for ever.
+                        Err(err) => {
+                            let failure = job.evaluations.first().map(|first| EvaluationResult {
+                                label: None,
+                                score: None,
+                                explanation: None,
+                                error: Some(format!("the evaluation could not be stored: {err}")),
+                                error_kind: Some("store_error".into()),
+                                metadata: "{}".into(),
+                                ..first.clone()
+                            });
+                            let mut fallback =
+                                vec![self.finish_statement("failed", &[job.job_id], lease_until_ns, now)];
+                            if let Some(failure) = &failure {
+                                fallback.push(self.upsert_evaluations(&[failure], now));
+                            }
+                            if self.execute_in_transaction_checked(&fallback, 1, 1).await? {
+                                finished += 1;
+                            }
+                        }
                     }
                 }
                 Ok(finished)
@@ -295,11 +363,24 @@ impl Store {
 
     /// Puts jobs back to pending, due at `due_ns`, if this server still holds their lease;
     /// `error` records why (a transient failure).
-    pub async fn retry_jobs(&self, job_ids: &[i64], lease_until_ns: i64, due_ns: i64, error: &str) -> Result<u64> {
+    /// `started` false (the job was handed back unstarted, at shutdown) does not count the
+    /// claim as an attempt.
+    pub async fn retry_jobs(
+        &self,
+        job_ids: &[i64],
+        lease_until_ns: i64,
+        due_ns: i64,
+        error: &str,
+        started: bool,
+    ) -> Result<u64> {
         let mut total = 0;
         for chunk in job_ids.chunks(INSERT_CHUNK) {
             let mut sql = self.sql();
-            sql.push("UPDATE evaluation_jobs SET state = 'pending', lease_until_ns = NULL, due_ns = ")
+            sql.push(if started {
+                "UPDATE evaluation_jobs SET state = 'pending', lease_until_ns = NULL, due_ns = "
+            } else {
+                "UPDATE evaluation_jobs SET state = 'pending', attempts = attempts - 1, lease_until_ns = NULL, due_ns = "
+            })
                 .bind(Param::I64(due_ns))
                 .push(", last_error = ")
                 .bind(Param::Str(error))
@@ -312,6 +393,17 @@ impl Store {
             total += self.execute(&sql).await?;
         }
         Ok(total)
+    }
+
+    /// Moves the lease of every job held under `lease_until_ns` to `new_lease_until_ns`, for a
+    /// batch that is still running; returns how many jobs are still held.
+    pub async fn renew_leases(&self, lease_until_ns: i64, new_lease_until_ns: i64) -> Result<u64> {
+        let mut sql = self.sql();
+        sql.push("UPDATE evaluation_jobs SET lease_until_ns = ")
+            .bind(Param::I64(new_lease_until_ns))
+            .push(" WHERE state = 'running' AND lease_until_ns = ")
+            .bind(Param::I64(lease_until_ns));
+        self.execute(&sql).await
     }
 
     fn finish_statement<'a>(&self, state: &'static str, ids: &[i64], lease_until_ns: i64, now: i64) -> Sql<'a> {

@@ -79,11 +79,28 @@ impl Store {
     /// unless both the existing row and the new one are bundled plugins (a rebuilt first-party
     /// plugin), which replaces the blob the row points at.
     pub async fn register_plugin(&self, plugin: &NewPlugin<'_>, content: &[u8]) -> Result<Registered> {
+        if plugin.source == "upload" {
+            // Names of bundled plugins are reserved: an upload must not become what `pii` or
+            // `exact_match` resolves to.
+            let mut bundled = self.sql();
+            bundled
+                .push("SELECT COUNT(*) FROM plugins WHERE source = 'bundled' AND name = ")
+                .bind(Param::Str(plugin.name));
+            let (count,): (i64,) = self.fetch_optional(&bundled).await?.unwrap_or((0,));
+            if count > 0 {
+                return Err(StoreError::PluginNameReserved(plugin.name.to_owned()));
+            }
+        }
         if let Some(existing) = self.plugin_by_name_version(plugin.name, plugin.version).await? {
             if existing.sha256 == plugin.sha256 {
                 return Ok(Registered::Unchanged(existing));
             }
-            if !(existing.source == "bundled" && plugin.source == "bundled") {
+            let mut used = self.sql();
+            used.push("SELECT COUNT(*) FROM experiment_evaluators WHERE plugin_id = ").bind(Param::I64(existing.id));
+            let (in_use,): (i64,) = self.fetch_optional(&used).await?.unwrap_or((0,));
+            // A rebuilt bundled plugin replaces its bytes in place, unless experiments are pinned
+            // to the version: their scores must all come from one sha256.
+            if !(existing.source == "bundled" && plugin.source == "bundled") || in_use > 0 {
                 return Err(StoreError::PluginVersionTaken {
                     name: plugin.name.to_owned(),
                     version: plugin.version.to_owned(),
@@ -136,7 +153,7 @@ impl Store {
                 sha256: record.sha256,
             });
         }
-        self.delete_orphan_blobs().await?;
+        self.delete_orphan_blobs().await;
         let replaced = affected.get(1).copied().unwrap_or(0) > 0 && record.created_ns != now;
         Ok(if replaced { Registered::Replaced(record) } else { Registered::Created(record) })
     }
@@ -214,16 +231,19 @@ impl Store {
             }
             Err(err) => return Err(err),
         };
-        self.delete_orphan_blobs().await?;
+        self.delete_orphan_blobs().await;
         Ok(deleted)
     }
 
-    async fn delete_orphan_blobs(&self) -> Result<()> {
+    /// Removes blobs no version points at. Best effort: a concurrent registration of the same
+    /// bytes may make it fail, and the next registration or deletion tries again.
+    async fn delete_orphan_blobs(&self) {
         let mut sql = self.sql();
         sql.push(
             "DELETE FROM plugin_blobs WHERE NOT EXISTS (SELECT 1 FROM plugins p WHERE p.sha256 = plugin_blobs.sha256)",
         );
-        self.execute(&sql).await?;
-        Ok(())
+        if let Err(err) = self.execute(&sql).await {
+            tracing::warn!(error = %err, "unused plugin blobs not removed");
+        }
     }
 }

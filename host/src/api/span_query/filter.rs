@@ -1,10 +1,28 @@
 //! The `where` conditions of Phoenix's span query DSL: a small subset of Python expressions
 //! (`span_kind == 'LLM' and llm.token_count.total > 10`, `'paris' in output.value`,
 //! `parent_id is None`, `metadata['topic'] in ('a', 'b')`), parsed once and evaluated per span.
-
-use std::cmp::Ordering;
+//!
+//! Conditions come from request bodies, so parsing is bounded: at most [`MAX_CONDITION_BYTES`]
+//! bytes, [`MAX_TOKENS`] tokens and [`MAX_DEPTH`] levels of nesting (parentheses, brackets,
+//! `not`, unary signs). `and`/`or` chains parse to flat lists, so the tree's depth, and with it
+//! the recursion of parsing, evaluating and dropping it, stays proportional to the nesting.
 
 use serde_json::Value;
+
+mod eval;
+mod lex;
+#[cfg(test)]
+mod tests;
+
+pub use eval::matches;
+use lex::{tokenize, Tok};
+
+/// Longest condition accepted, in bytes.
+pub const MAX_CONDITION_BYTES: usize = 16 * 1024;
+/// Most tokens a condition may have.
+pub const MAX_TOKENS: usize = 4096;
+/// Deepest nesting accepted: each open parenthesis or bracket, `not` and unary `+`/`-` is a level.
+pub const MAX_DEPTH: usize = 64;
 
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,9 +31,12 @@ pub enum Expr {
     Literal(Value),
     /// A span field or attribute by dotted path (`llm.token_count.total`).
     Field(String),
+    /// `not e`.
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a and b and …`: two or more operands, true when all are.
+    And(Vec<Expr>),
+    /// `a or b or …`: two or more operands, true when any is.
+    Or(Vec<Expr>),
     /// A comparison chain `a < b <= c`, true when every link holds.
     Compare(Box<Expr>, Vec<(CmpOp, Expr)>),
 }
@@ -35,83 +56,25 @@ pub enum CmpOp {
     IsNot,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Name(String),
-    Str(String),
-    Num(Value),
-    Op(&'static str),
-}
-
-const OPS: [&str; 14] = ["==", "!=", "<=", ">=", "<", ">", "(", ")", "[", "]", ",", ".", "-", "+"];
-
-fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '\'' || c == '"' {
-            let mut s = String::new();
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    None => return Err("unterminated string literal".into()),
-                    Some(&q) if q == c => break,
-                    Some('\\') => {
-                        let next = chars.get(i + 1).copied().ok_or("unterminated string literal")?;
-                        s.push(match next {
-                            'n' => '\n',
-                            't' => '\t',
-                            other => other,
-                        });
-                        i += 2;
-                        continue;
-                    }
-                    Some(&other) => s.push(other),
-                }
-                i += 1;
-            }
-            i += 1;
-            out.push(Tok::Str(s));
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == 'e' || chars[i] == 'E')
-            {
-                i += 1;
-            }
-            let raw: String = chars[start..i].iter().collect();
-            let num = match raw.parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => raw.parse::<f64>().map(Value::from).map_err(|_| format!("bad number {raw:?}"))?,
-            };
-            out.push(Tok::Num(num));
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            out.push(Tok::Name(chars[start..i].iter().collect()));
-        } else {
-            let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-            let op =
-                OPS.iter().find(|op| rest.starts_with(**op)).ok_or_else(|| format!("unexpected character {c:?}"))?;
-            i += op.len();
-            out.push(Tok::Op(op));
-        }
-    }
-    Ok(out)
-}
-
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Nesting levels entered so far; see [`MAX_DEPTH`].
+    depth: usize,
 }
 
 impl Parser {
+    /// Runs `inner` one nesting level deeper, refusing to go past [`MAX_DEPTH`] before recursing.
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("condition is nested more than {MAX_DEPTH} levels deep"));
+        }
+        self.depth += 1;
+        let out = inner(self);
+        self.depth -= 1;
+        out
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
@@ -131,27 +94,27 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, String> {
-        let mut left = self.and()?;
+        let mut items = vec![self.and()?];
         while self.peek_name("or") {
             self.pos += 1;
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            items.push(self.and()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, String> {
-        let mut left = self.not()?;
+        let mut items = vec![self.not()?];
         while self.peek_name("and") {
             self.pos += 1;
-            left = Expr::And(Box::new(left), Box::new(self.not()?));
+            items.push(self.not()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
     fn not(&mut self) -> Result<Expr, String> {
         if self.peek_name("not") {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return Ok(Expr::Not(Box::new(self.nested(Self::not)?)));
         }
         self.comparison()
     }
@@ -198,7 +161,7 @@ impl Parser {
         match tok {
             Tok::Str(s) => Ok(Expr::Literal(Value::String(s))),
             Tok::Num(n) => Ok(Expr::Literal(n)),
-            Tok::Op("-") | Tok::Op("+") => match self.atom()? {
+            Tok::Op("-") | Tok::Op("+") => match self.nested(Self::atom)? {
                 Expr::Literal(Value::Number(n)) if tok == Tok::Op("-") => Ok(Expr::Literal(match n.as_i64() {
                     Some(i) => Value::from(-i),
                     None => Value::from(-n.as_f64().unwrap_or(0.0)),
@@ -208,18 +171,8 @@ impl Parser {
             },
             Tok::Op("(") | Tok::Op("[") => {
                 let close = if tok == Tok::Op("(") { ")" } else { "]" };
-                let mut items = Vec::new();
-                let mut tuple = close == "]";
-                while !self.peek_op(close) {
-                    items.push(self.or()?);
-                    if self.peek_op(",") {
-                        self.pos += 1;
-                        tuple = true;
-                    } else {
-                        break;
-                    }
-                }
-                self.expect_op(close)?;
+                let (items, tuple) = self.nested(|p| p.sequence(close))?;
+                let mut items = items;
                 if !tuple && items.len() == 1 {
                     return items.pop().ok_or_else(|| "empty parentheses".into());
                 }
@@ -241,6 +194,23 @@ impl Parser {
             },
             Tok::Op(op) => Err(format!("unexpected {op:?}")),
         }
+    }
+
+    /// The comma-separated items up to `close` (consumed), and whether they form a list or tuple.
+    fn sequence(&mut self, close: &str) -> Result<(Vec<Expr>, bool), String> {
+        let mut items = Vec::new();
+        let mut tuple = close == "]";
+        while !self.peek_op(close) {
+            items.push(self.or()?);
+            if self.peek_op(",") {
+                self.pos += 1;
+                tuple = true;
+            } else {
+                break;
+            }
+        }
+        self.expect_op(close)?;
+        Ok((items, tuple))
     }
 
     /// `a.b.c`, `metadata['k']`, `attributes['x.y']`, `a[0]`: a dotted path.
@@ -270,125 +240,16 @@ impl Parser {
     }
 }
 
-/// Parses a condition; the error says what is wrong with it.
+/// Parses a condition; the error says what is wrong with it (without quoting the condition).
+/// Conditions over [`MAX_CONDITION_BYTES`], [`MAX_TOKENS`] or [`MAX_DEPTH`] are refused.
 pub fn parse(text: &str) -> Result<Expr, String> {
-    let mut parser = Parser { toks: tokenize(text)?, pos: 0 };
+    if text.len() > MAX_CONDITION_BYTES {
+        return Err(format!("condition is {} bytes long; the limit is {MAX_CONDITION_BYTES}", text.len()));
+    }
+    let mut parser = Parser { toks: tokenize(text)?, pos: 0, depth: 0 };
     let expr = parser.or()?;
     if parser.pos != parser.toks.len() {
-        return Err(format!("unexpected trailing input in condition {text:?}"));
+        return Err("unexpected trailing input".into());
     }
     Ok(expr)
-}
-
-/// Evaluates `expr` for one span, `field` resolving a dotted path to its value (null if absent).
-pub fn matches(expr: &Expr, field: &dyn Fn(&str) -> Value) -> bool {
-    truthy(&eval(expr, field))
-}
-
-fn eval(expr: &Expr, field: &dyn Fn(&str) -> Value) -> Value {
-    match expr {
-        Expr::Literal(v) => v.clone(),
-        Expr::Field(path) => field(path),
-        Expr::Not(e) => Value::Bool(!matches(e, field)),
-        Expr::And(a, b) => Value::Bool(matches(a, field) && matches(b, field)),
-        Expr::Or(a, b) => Value::Bool(matches(a, field) || matches(b, field)),
-        Expr::Compare(first, links) => {
-            let mut left = eval(first, field);
-            for (op, right) in links {
-                let right = eval(right, field);
-                if !compare(*op, &left, &right) {
-                    return Value::Bool(false);
-                }
-                left = right;
-            }
-            Value::Bool(true)
-        }
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-fn equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-fn order(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-        _ => None,
-    }
-}
-
-/// SQL-like: comparisons involving null (other than `is`, `==`, `!=`) are false.
-fn compare(op: CmpOp, left: &Value, right: &Value) -> bool {
-    match op {
-        CmpOp::Eq => equal(left, right),
-        CmpOp::Ne => !left.is_null() && !equal(left, right),
-        CmpOp::Is => left.is_null() == right.is_null() && (left.is_null() || equal(left, right)),
-        CmpOp::IsNot => !compare(CmpOp::Is, left, right),
-        CmpOp::Lt => order(left, right) == Some(Ordering::Less),
-        CmpOp::Le => matches!(order(left, right), Some(Ordering::Less | Ordering::Equal)),
-        CmpOp::Gt => order(left, right) == Some(Ordering::Greater),
-        CmpOp::Ge => matches!(order(left, right), Some(Ordering::Greater | Ordering::Equal)),
-        CmpOp::In => contains(right, left),
-        CmpOp::NotIn => !left.is_null() && !right.is_null() && !contains(right, left),
-    }
-}
-
-fn contains(haystack: &Value, needle: &Value) -> bool {
-    match (haystack, needle) {
-        (Value::String(h), Value::String(n)) => h.contains(n.as_str()),
-        (Value::Array(items), n) => items.iter().any(|item| equal(item, n)),
-        (Value::Object(map), Value::String(n)) => map.contains_key(n),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn check(cond: &str, span: &Value) -> bool {
-        let expr = parse(cond).expect("parses");
-        matches(&expr, &|path: &str| span.get(path).cloned().unwrap_or(Value::Null))
-    }
-
-    #[test]
-    fn python_conditions_evaluate() {
-        let span = json!({"span_kind": "LLM", "llm.token_count.total": 30, "output.value": "Paris is nice",
-                          "parent_id": null, "metadata.topic": "geo"});
-        assert!(check("span_kind == 'LLM'", &span));
-        assert!(check("span_kind == \"LLM\" and llm.token_count.total > 10", &span));
-        assert!(!check("llm.token_count.total >= 31 or span_kind != 'LLM'", &span));
-        assert!(check("'Paris' in output.value", &span));
-        assert!(check("'Rome' not in output.value", &span));
-        assert!(check("parent_id is None", &span));
-        assert!(!check("parent_id is not None", &span));
-        assert!(check("metadata['topic'] in ('geo', 'math')", &span));
-        assert!(check("not (span_kind in ['CHAIN'])", &span));
-        assert!(check("10 < llm.token_count.total <= 30", &span));
-        assert!(!check("missing.attr > 3", &span));
-        assert!(check("llm.token_count.total > -1.5", &span));
-    }
-
-    #[test]
-    fn bad_conditions_are_refused() {
-        for bad in ["span_kind ==", "'open", "a $ b", "annotations['x'].score > 1", "(a", "a b"] {
-            assert!(parse(bad).is_err(), "{bad}");
-        }
-    }
 }
