@@ -347,4 +347,50 @@ async fn examples_from_spans(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(uploads_versions_and_exports, bad_uploads_write_nothing, examples_from_spans);
+/// Uploads larger than one insert batch keep their order; a declarative update matches content
+/// whatever its key order, each existing duplicate at most once.
+async fn large_uploads_and_updates(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
+    let n = 1203;
+    let mut sent: Vec<Value> = (0..n).map(|i| json!({"i": i, "b": 1, "a": 2})).collect();
+    sent.extend([json!({"dup": 1}), json!({"dup": 1})]);
+    let body = json!({"action": "create", "name": "big", "inputs": sent, "outputs": sent});
+    let (status, created) = post_json(&ember, "/v1/datasets/upload?sync=true", &body).await;
+    assert_eq!(status, 200, "{created}");
+    let dataset_id = created["data"]["dataset_id"].as_str().unwrap().to_owned();
+    let (_, before) = ember.get_json(&format!("/v1/datasets/{dataset_id}/examples")).await;
+    assert_eq!(inputs(&before), sent, "examples read back in upload order");
+    let outputs: Vec<Value> =
+        before["data"]["examples"].as_array().unwrap().iter().map(|e| e["output"].clone()).collect();
+    assert_eq!(outputs, sent, "each example's revision is its own");
+
+    // Same content, keys and examples reordered, one duplicate and one example dropped.
+    let mut again: Vec<Value> = (1..n).rev().map(|i| json!({"a": 2, "i": i, "b": 1})).collect();
+    again.push(json!({"dup": 1}));
+    let update = json!({"action": "update", "name": "big", "inputs": again, "outputs": again});
+    let (status, updated) = post_json(&ember, "/v1/datasets/upload?sync=true", &update).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["num_created_examples"], 0);
+    assert_eq!(updated["data"]["num_deleted_examples"], 2);
+    let (_, after) = ember.get_json(&format!("/v1/datasets/{dataset_id}/examples")).await;
+    let ids = |v: &Value| -> Vec<Value> {
+        v["data"]["examples"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect()
+    };
+    let mut expected = ids(&before)[1..n].to_vec();
+    expected.push(ids(&before)[n].clone());
+    assert_eq!(ids(&after), expected, "the first example and the later duplicate are deleted");
+
+    // Re-sending it changes nothing and makes no version.
+    let (_, unchanged) = post_json(&ember, "/v1/datasets/upload?sync=true", &update).await;
+    assert_eq!(unchanged["data"]["version_id"], updated["data"]["version_id"]);
+    assert_eq!(unchanged["data"]["num_created_examples"], 0);
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    uploads_versions_and_exports,
+    bad_uploads_write_nothing,
+    examples_from_spans,
+    large_uploads_and_updates
+);

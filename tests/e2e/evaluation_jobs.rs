@@ -355,3 +355,41 @@ async fn evaluation_resumes_after_restart(backend: Backend) {
 }
 
 on_both_backends!(experiment_scored_in_the_sandbox, compare_two_experiments, evaluation_resumes_after_restart);
+
+/// Two servers share one PostgreSQL database and one experiment's jobs, with a lease shorter
+/// than the work: leases are renewed, claims skip each other's rows, and every job runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_the_jobs() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    const JOBS: i64 = 800;
+    // One claim takes every job, and running them (~3 ms each) takes about twice the lease.
+    let env = [("EMBER_EVAL_CONCURRENCY", "1"), ("EMBER_EVAL_BATCH", "800"), ("EMBER_EVAL_LEASE_SECONDS", "1")];
+    let first = Ember::start_with_plugins(&db, &env).await;
+    let second = Ember::start_with_plugins(&db, &env).await;
+    let rows: String = (0..JOBS).map(|i| format!("q{i},{}\n", "ab".repeat(500))).collect();
+    let dataset = upload_csv(&first, "long", &format!("question,answer\n{rows}")).await;
+    let (experiment, _) = experiment_with_runs(&first, &dataset, |q| Some(format!("{q}{}", "ba".repeat(500)))).await;
+    post(
+        &second,
+        &format!("/v1/experiments/{experiment}/evaluators"),
+        json!({"evaluators": [{"plugin": "levenshtein_distance"}]}),
+    )
+    .await;
+    let status = wait_for_jobs(&first, &experiment, Duration::from_secs(120)).await;
+    assert_eq!(status["data"]["jobs"]["done"], JOBS, "{status}");
+    assert_eq!(evaluations(&second, &experiment).await.len() as i64, JOBS);
+    // Without renewal the other server would take the claim over when its lease ran out, and
+    // the calls would add up to more than one per job.
+    let mut total = 0;
+    for server in [&first, &second] {
+        let metrics = server.client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        total += metrics
+            .lines()
+            .find(|line| line.starts_with(r#"ember_plugin_calls_total{plugin="levenshtein_distance",outcome="ok"}"#))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0);
+    }
+    assert_eq!(total, JOBS, "each job ran exactly once across both servers");
+    db.cleanup().await;
+}

@@ -11,6 +11,7 @@ mod backpressure;
 mod bad_input;
 mod cli;
 mod cli_experiment;
+mod cli_install;
 mod datasets;
 mod evaluation_jobs;
 mod experiments;

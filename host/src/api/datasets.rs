@@ -1,6 +1,8 @@
 //! `/v1/datasets`: upload (create, append, declarative update), list, read, delete, versions,
 //! examples, CSV/JSONL exports, and (an Ember addition) examples taken from stored spans.
 
+use std::collections::HashSet;
+
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -292,10 +294,11 @@ pub async fn export_csv(
     let parsed: Vec<[Value; 3]> =
         rows.iter().map(|r| [parse_json(&r.input), parse_json(&r.output), parse_json(&r.metadata)]).collect();
     let mut columns: Vec<(usize, String)> = Vec::new();
+    let mut seen: HashSet<(usize, &str)> = HashSet::new();
     for example in &parsed {
         for (part, value) in example.iter().enumerate() {
             for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
-                if !columns.iter().any(|(p, k)| *p == part && k == key) {
+                if seen.insert((part, key.as_str())) {
                     columns.push((part, key.clone()));
                 }
             }

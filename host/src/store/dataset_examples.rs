@@ -1,9 +1,9 @@
 //! Dataset examples: reading them as of a version, and writing a new version (create, append,
 //! declarative update, or examples taken from spans) in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use super::datasets::json_text;
 use super::sql::{Dialect, Param};
@@ -154,9 +154,7 @@ impl Store {
             update_examples(&mut tx, dataset_id, examples, now).await?
         } else {
             let version_id = insert_version(&mut tx, dataset_id, now).await?;
-            for example in examples {
-                insert_example(&mut tx, dataset_id, version_id, example, now).await?;
-            }
+            insert_examples(&mut tx, dataset_id, version_id, examples.iter(), now).await?;
             UploadOutcome { dataset_id, version_id, created: examples.len(), updated: 0, deleted: 0 }
         };
         if existed {
@@ -177,9 +175,7 @@ impl Store {
         let now = now_ns();
         let mut tx = self.begin().await?;
         let version_id = insert_version(&mut tx, dataset_id, now).await?;
-        for example in examples {
-            insert_example(&mut tx, dataset_id, version_id, example, now).await?;
-        }
+        insert_examples(&mut tx, dataset_id, version_id, examples.iter(), now).await?;
         let mut sql = tx.sql();
         sql.push("UPDATE datasets SET updated_ns = ")
             .bind(Param::I64(now))
@@ -203,50 +199,123 @@ async fn insert_version(tx: &mut Tx, dataset_id: i64, now: i64) -> Result<i64> {
     tx.returning_id(&sql).await
 }
 
-async fn insert_example(tx: &mut Tx, dataset_id: i64, version_id: i64, example: &NewExample, now: i64) -> Result<()> {
-    let mut sql = tx.sql();
-    sql.push("INSERT INTO dataset_examples (dataset_id, span_id, created_ns) VALUES ")
-        .bind_list([Param::I64(dataset_id), Param::OptStr(example.span_id.as_deref()), Param::I64(now)])
-        .push(" RETURNING id");
-    let example_id = tx.returning_id(&sql).await?;
-    insert_revision(tx, example_id, version_id, example, "CREATE", now).await
+/// Rows per multi-row INSERT: at most 7 parameters a row, 3,500 a statement, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535.
+const CHUNK: usize = 500;
+
+/// The content of one revision to write.
+struct Revision<'a> {
+    example_id: i64,
+    input: &'a str,
+    output: &'a str,
+    metadata: &'a str,
 }
 
-async fn insert_revision(
+/// Creates `examples` with their CREATE revisions at `version_id`: two multi-row statements per
+/// `CHUNK` examples.
+///
+/// The ids `RETURNING` gives back are matched to the examples by sorting them: within one
+/// multi-row INSERT the rows are inserted in VALUES order, each taking the next AUTOINCREMENT
+/// rowid (SQLite) or the next identity value (PostgreSQL, whose sequence values only increase
+/// within a session), so ascending ids are in VALUES order whatever order RETURNING uses.
+async fn insert_examples<'a>(
     tx: &mut Tx,
-    example_id: i64,
+    dataset_id: i64,
     version_id: i64,
-    example: &NewExample,
-    kind: &'static str,
+    examples: impl Iterator<Item = &'a NewExample>,
     now: i64,
 ) -> Result<()> {
-    let mut sql = tx.sql();
-    sql.push(
-        "INSERT INTO dataset_example_revisions (example_id, version_id, input, output, metadata, kind, created_ns) \
-         VALUES (",
-    )
-    .bind(Param::I64(example_id))
-    .push(", ")
-    .bind(Param::I64(version_id))
-    .push(", ")
-    .bind_json(&example.input)
-    .push(", ")
-    .bind_json(&example.output)
-    .push(", ")
-    .bind_json(&example.metadata)
-    .push(", ")
-    .bind(Param::Str(kind))
-    .push(", ")
-    .bind(Param::I64(now))
-    .push(")");
-    tx.execute(&sql).await?;
+    let examples: Vec<&NewExample> = examples.collect();
+    for chunk in examples.chunks(CHUNK) {
+        let mut sql = tx.sql();
+        sql.push("INSERT INTO dataset_examples (dataset_id, span_id, created_ns) VALUES ");
+        for (i, example) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list([Param::I64(dataset_id), Param::OptStr(example.span_id.as_deref()), Param::I64(now)]);
+        }
+        sql.push(" RETURNING id");
+        let rows: Vec<(i64,)> = tx.fetch_all(&sql).await?;
+        if rows.len() != chunk.len() {
+            return Err(StoreError::Database(sqlx::Error::RowNotFound));
+        }
+        let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+        ids.sort_unstable();
+        let revisions: Vec<Revision<'_>> = ids
+            .iter()
+            .zip(chunk)
+            .map(|(id, e)| Revision { example_id: *id, input: &e.input, output: &e.output, metadata: &e.metadata })
+            .collect();
+        insert_revisions(tx, version_id, &revisions, "CREATE", now).await?;
+    }
     Ok(())
 }
 
-/// The content of an example, compared as JSON values (PostgreSQL reorders JSONB keys).
-fn content(input: &str, output: &str, metadata: &str) -> (Value, Value, Value) {
-    let parse = |text: &str| serde_json::from_str(text).unwrap_or(Value::Null);
-    (parse(input), parse(output), parse(metadata))
+/// Writes `revisions` of kind `kind` at `version_id`, one multi-row statement per `CHUNK`.
+async fn insert_revisions(
+    tx: &mut Tx,
+    version_id: i64,
+    revisions: &[Revision<'_>],
+    kind: &'static str,
+    now: i64,
+) -> Result<()> {
+    for chunk in revisions.chunks(CHUNK) {
+        let mut sql = tx.sql();
+        sql.push(
+            "INSERT INTO dataset_example_revisions (example_id, version_id, input, output, metadata, kind, \
+             created_ns) VALUES ",
+        );
+        for (i, revision) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(Param::I64(revision.example_id))
+                .push(", ")
+                .bind(Param::I64(version_id))
+                .push(", ")
+                .bind_json(revision.input)
+                .push(", ")
+                .bind_json(revision.output)
+                .push(", ")
+                .bind_json(revision.metadata)
+                .push(", ")
+                .bind(Param::Str(kind))
+                .push(", ")
+                .bind(Param::I64(now))
+                .push(")");
+        }
+        tx.execute(&sql).await?;
+    }
+    Ok(())
+}
+
+/// The content of an example as canonical JSON texts, for matching by hash. serde_json's maps are
+/// sorted (its `preserve_order` feature is off), so texts are equal exactly when the parsed
+/// values are (PostgreSQL reorders JSONB keys), once negative zero, equal to zero as a value
+/// but printed differently, is made zero.
+fn content(input: &str, output: &str, metadata: &str) -> (String, String, String) {
+    let canonical = |text: &str| {
+        let mut value = serde_json::from_str(text).unwrap_or(Value::Null);
+        zero_sign(&mut value);
+        value.to_string()
+    };
+    (canonical(input), canonical(output), canonical(metadata))
+}
+
+/// Replaces every `-0.0` in `value` with `0.0`.
+fn zero_sign(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() => {
+            if let Some(zero) = Number::from_f64(0.0) {
+                *n = zero;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(zero_sign),
+        Value::Object(map) => map.values_mut().for_each(zero_sign),
+        _ => {}
+    }
 }
 
 /// Declarative update: keep examples whose content is uploaded again, delete the others, create
@@ -264,36 +333,34 @@ async fn update_examples(tx: &mut Tx, dataset_id: i64, examples: &[NewExample], 
         .bind(Param::I64(dataset_id))
         .push(" ORDER BY e.id");
     let existing: Vec<ExampleRow> = tx.fetch_all(&sql).await?;
-    let existing_content: Vec<_> = existing.iter().map(|e| content(&e.input, &e.output, &e.metadata)).collect();
+    // Existing examples by content, oldest first: an uploaded example keeps the oldest unkept
+    // example with its content.
+    let mut unkept: HashMap<(String, String, String), VecDeque<usize>> = HashMap::new();
+    for (i, e) in existing.iter().enumerate() {
+        unkept.entry(content(&e.input, &e.output, &e.metadata)).or_default().push_back(i);
+    }
     let mut kept = HashSet::new();
     let mut to_create = Vec::new();
     for example in examples {
         let wanted = content(&example.input, &example.output, &example.metadata);
-        let found = existing_content.iter().enumerate().find(|(i, c)| !kept.contains(i) && **c == wanted);
-        match found {
-            Some((i, _)) => {
+        match unkept.get_mut(&wanted).and_then(VecDeque::pop_front) {
+            Some(i) => {
                 kept.insert(i);
             }
             None => to_create.push(example),
         }
     }
-    let to_delete: Vec<&ExampleRow> =
-        existing.iter().enumerate().filter(|(i, _)| !kept.contains(i)).map(|(_, e)| e).collect();
+    let to_delete: Vec<Revision<'_>> = existing
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !kept.contains(i))
+        .map(|(_, e)| Revision { example_id: e.id, input: &e.input, output: &e.output, metadata: &e.metadata })
+        .collect();
     if to_create.is_empty() && to_delete.is_empty() && latest > 0 {
         return Ok(UploadOutcome { dataset_id, version_id: latest, created: 0, updated: 0, deleted: 0 });
     }
     let version_id = insert_version(tx, dataset_id, now).await?;
-    for row in &to_delete {
-        let old = NewExample {
-            input: row.input.clone(),
-            output: row.output.clone(),
-            metadata: row.metadata.clone(),
-            span_id: None,
-        };
-        insert_revision(tx, row.id, version_id, &old, "DELETE", now).await?;
-    }
-    for example in &to_create {
-        insert_example(tx, dataset_id, version_id, example, now).await?;
-    }
+    insert_revisions(tx, version_id, &to_delete, "DELETE", now).await?;
+    insert_examples(tx, dataset_id, version_id, to_create.iter().copied(), now).await?;
     Ok(UploadOutcome { dataset_id, version_id, created: to_create.len(), updated: 0, deleted: to_delete.len() })
 }

@@ -3,11 +3,15 @@
 //! `queries` (each `{select?, filter?, explode?, concat?, rename?, index?}`), `start_time`,
 //! `end_time`, `limit` and `root_spans_only`; `?project_name=` picks the project ("default").
 //! The reply is `multipart/mixed`, one `application/json` part per query holding a pandas table.
+//!
+//! Bodies are bounded: at most [`MAX_QUERIES`] queries, `limit` from 1 to [`MAX_LIMIT`], filter
+//! conditions within `filter`'s size and nesting limits, and [`scan::MAX_SCANNED_ROWS`] rows read.
 
 mod filter;
 mod frame;
+mod scan;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -23,13 +27,18 @@ use super::ids::parse_time;
 use super::params::Params;
 use super::{views, AppState};
 use crate::ingest::DEFAULT_PROJECT;
-use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
+use crate::store::SpanRow;
 use frame::{Column, Frame};
+use scan::{ScanBudget, Scope, MAX_SCANNED_ROWS, PAGE};
 
-/// Phoenix's default and our ceiling on spans per query.
+/// Phoenix's default number of spans per query.
 const DEFAULT_LIMIT: i64 = 1000;
-const MAX_LIMIT: i64 = 100_000;
-const PAGE: i64 = 500;
+/// Most spans one query returns; larger (and non-positive) limits are refused.
+pub const MAX_LIMIT: i64 = 100_000;
+/// Most queries one request may hold; Phoenix's client sends one per dataframe.
+pub const MAX_QUERIES: usize = 10;
+/// Longest excerpt of a refused condition quoted back in the error message, in characters.
+const QUOTE_CHARS: usize = 120;
 
 /// The span query route.
 pub fn routes() -> Router<AppState> {
@@ -87,7 +96,8 @@ fn parse_dsl(raw: &Value) -> ApiResult<Dsl> {
     };
     let filter = match raw.get("filter").and_then(|f| f.get("condition")).and_then(Value::as_str) {
         Some(cond) if !cond.trim().is_empty() => Some(
-            filter::parse(cond).map_err(|e| ApiError::invalid(format!("invalid filter condition {cond:?}: {e}")))?,
+            filter::parse(cond)
+                .map_err(|e| ApiError::invalid(format!("invalid filter condition {}: {e}", quote(cond))))?,
         ),
         _ => None,
     };
@@ -103,6 +113,14 @@ fn parse_dsl(raw: &Value) -> ApiResult<Dsl> {
         .unwrap_or_default();
     let index = raw.get("index").and_then(key_of).unwrap_or_else(|| "context.span_id".to_owned());
     Ok(Dsl { select, filter, explode, concat, rename, index })
+}
+
+/// `text` quoted for an error message, cut to [`QUOTE_CHARS`] characters.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+        None => format!("{text:?}"),
+    }
 }
 
 /// A span with its attributes as Phoenix's query sees them (input/output values included).
@@ -289,29 +307,81 @@ fn time_param(name: &str, raw: &Option<String>) -> ApiResult<Option<i64>> {
     }
 }
 
-/// `POST /v1/spans`: runs each query of the body over one project's spans.
-pub async fn query(State(state): State<AppState>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
-    let params = Params::parse(raw.as_deref());
-    let project_name = params.get("project_name").or(params.get("project-name")).unwrap_or(DEFAULT_PROJECT).to_owned();
+/// A validated request body.
+#[derive(Debug)]
+struct Plan {
+    limit: usize,
+    start_ns: Option<i64>,
+    end_ns: Option<i64>,
+    roots_only: bool,
+    orphans_are_roots: bool,
+    dsls: Vec<Dsl>,
+}
+
+/// Checks the body against the route's limits; every refusal is a 422.
+fn plan(body: &[u8]) -> ApiResult<Plan> {
     let body: Body =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(format!("limit must be from 1 to {MAX_LIMIT}, got {limit}")));
     }
+    if body.queries.len() > MAX_QUERIES {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_QUERIES} queries per request, got {}",
+            body.queries.len()
+        )));
+    }
     let start_ns = time_param("start_time", &body.start_time)?;
-    let end_ns = time_param("end_time", &body.end_time.clone().or(body.stop_time.clone()))?;
-    let queries = if body.queries.is_empty() { vec![json!({})] } else { body.queries.clone() };
-    let dsls = queries.iter().map(parse_dsl).collect::<ApiResult<Vec<_>>>()?;
+    let end_ns = time_param("end_time", &body.end_time.or(body.stop_time))?;
+    let dsls = if body.queries.is_empty() {
+        vec![parse_dsl(&json!({}))?]
+    } else {
+        body.queries.iter().map(parse_dsl).collect::<ApiResult<Vec<_>>>()?
+    };
+    Ok(Plan {
+        limit: usize::try_from(limit).unwrap_or(1),
+        start_ns,
+        end_ns,
+        roots_only: body.root_spans_only.unwrap_or(false),
+        orphans_are_roots: body.orphan_span_as_root_span.unwrap_or(true),
+        dsls,
+    })
+}
+
+/// `POST /v1/spans`: runs each query of the body over one project's spans. When the request has
+/// read [`MAX_SCANNED_ROWS`] rows, queries return what they matched so far (see [`scan`]) and a
+/// warning is logged.
+pub async fn query(State(state): State<AppState>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+    let params = Params::parse(raw.as_deref());
+    let project_name = params.get("project_name").or(params.get("project-name")).unwrap_or(DEFAULT_PROJECT).to_owned();
+    let plan = plan(&body)?;
     let project = state.store.project_by_name(&project_name).await?;
-    let mut frames = Vec::with_capacity(dsls.len());
-    for dsl in &dsls {
+    let mut budget = ScanBudget::new(MAX_SCANNED_ROWS);
+    let mut frames = Vec::with_capacity(plan.dsls.len());
+    for dsl in &plan.dsls {
         let spans = match &project {
-            Some(p) => matching_spans(&state, p.id, start_ns, end_ns, &body, dsl, limit).await?,
+            Some(p) => {
+                let scope = Scope {
+                    project_id: p.id,
+                    start_ns: plan.start_ns,
+                    end_ns: plan.end_ns,
+                    roots_only: plan.roots_only,
+                    orphans_are_roots: plan.orphans_are_roots,
+                };
+                scan::matching_spans(&state.store, &scope, dsl.filter.as_ref(), plan.limit, &mut budget, PAGE).await?
+            }
             None => Vec::new(),
         };
         let refs: Vec<&Span> = spans.iter().collect();
         frames.push(frame_for(&refs, dsl));
+    }
+    if budget.exhausted() {
+        tracing::warn!(
+            project = %project_name,
+            rows = MAX_SCANNED_ROWS,
+            "POST /v1/spans stopped scanning at its row limit; results may be incomplete"
+        );
     }
     let boundary = format!("ember-{:032x}", rand::random::<u128>());
     let mut out = String::new();
@@ -324,62 +394,5 @@ pub async fn query(State(state): State<AppState>, RawQuery(raw): RawQuery, body:
     Ok(([(header::CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))], out).into_response())
 }
 
-/// Spans of the project in insertion order that pass the time range, root restriction and filter.
-async fn matching_spans(
-    state: &AppState,
-    project_id: i64,
-    start_ns: Option<i64>,
-    end_ns: Option<i64>,
-    body: &Body,
-    dsl: &Dsl,
-    limit: i64,
-) -> ApiResult<Vec<Span>> {
-    let roots_only = body.root_spans_only.unwrap_or(false);
-    let orphans_are_roots = body.orphan_span_as_root_span.unwrap_or(true);
-    let mut out = Vec::new();
-    let mut cursor: Option<SpanCursor> = None;
-    loop {
-        let query = SpanQuery {
-            project_id,
-            sort: SpanSort::Id,
-            descending: false,
-            limit: PAGE,
-            cursor,
-            start_ns,
-            end_ns,
-            trace_ids: Vec::new(),
-            span_ids: Vec::new(),
-            parent_id: (roots_only && !orphans_are_roots).then_some(None),
-            names: Vec::new(),
-            span_kinds: Vec::new(),
-            status_codes: Vec::new(),
-            attributes: Vec::new(),
-        };
-        let mut rows = state.store.list_spans(&query).await?;
-        cursor = (rows.len() as i64 > PAGE).then(|| rows.pop()).flatten().map(|r| SpanCursor { start_ns: 0, id: r.id });
-        let existing: HashSet<String> = if roots_only && orphans_are_roots {
-            let parents: Vec<String> = rows.iter().filter_map(|r| r.parent_id.clone()).collect();
-            state.store.existing_span_ids(&parents).await?
-        } else {
-            HashSet::new()
-        };
-        for row in rows {
-            if roots_only && orphans_are_roots && row.parent_id.as_ref().is_some_and(|p| existing.contains(p)) {
-                continue;
-            }
-            let span = Span::new(row);
-            if let Some(expr) = &dsl.filter {
-                if !filter::matches(expr, &|key| span.field(key)) {
-                    continue;
-                }
-            }
-            out.push(span);
-            if out.len() as i64 >= limit {
-                return Ok(out);
-            }
-        }
-        if cursor.is_none() {
-            return Ok(out);
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

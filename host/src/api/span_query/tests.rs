@@ -1,0 +1,110 @@
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::scan::{matching_spans, ScanBudget, Scope};
+use super::*;
+use crate::model::SpanRecord;
+use crate::store::Store;
+
+fn refusal(body: serde_json::Value) -> String {
+    let err = plan(body.to_string().as_bytes()).expect_err("refused");
+    let message = format!("{err:?}");
+    assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+    message
+}
+
+#[test]
+fn query_count_is_capped() {
+    let ten = vec![json!({}); MAX_QUERIES];
+    assert_eq!(plan(json!({ "queries": ten }).to_string().as_bytes()).expect("fits").dsls.len(), MAX_QUERIES);
+    let eleven = vec![json!({}); MAX_QUERIES + 1];
+    assert!(refusal(json!({ "queries": eleven })).contains("at most 10 queries"));
+}
+
+#[test]
+fn limit_must_be_positive_and_bounded() {
+    assert_eq!(plan(b"{}").expect("default").limit, 1000);
+    assert_eq!(plan(br#"{"limit": 100000}"#).expect("max").limit, 100_000);
+    for limit in [0, -1, i64::MIN, MAX_LIMIT + 1] {
+        assert!(refusal(json!({ "limit": limit })).contains("limit must be from 1 to 100000"));
+    }
+    refusal(json!({ "limit": 1.5 }));
+}
+
+#[test]
+fn bad_conditions_are_422_with_a_short_message() {
+    let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+    let nots = format!("{}a", "not ".repeat(1_000));
+    for cond in [deep, nots, "span_kind ==".to_owned()] {
+        let message = refusal(json!({"queries": [{"filter": {"condition": cond}}]}));
+        assert!(message.contains("invalid filter condition"), "{message}");
+        assert!(message.len() < 500, "the condition is not echoed whole: {} bytes", message.len());
+    }
+}
+
+fn span(i: usize, kind: &str) -> SpanRecord {
+    SpanRecord {
+        project: Arc::from("default"),
+        trace_id: format!("{:032x}", i + 1),
+        span_id: format!("{:016x}", i + 1),
+        parent_id: None,
+        name: format!("span {i}"),
+        span_kind: kind.to_owned(),
+        status_code: "OK",
+        status_message: String::new(),
+        start_ns: 1_000 + i as i64,
+        end_ns: 2_000 + i as i64,
+        model_name: None,
+        token_prompt: None,
+        token_completion: None,
+        token_total: None,
+        input_value: None,
+        input_mime_type: None,
+        output_value: None,
+        output_mime_type: None,
+        session_id: None,
+        attributes: "{}".to_owned(),
+        events: "[]".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn scanning_stops_at_the_row_budget_with_the_matches_so_far() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(None, dir.path()).await.expect("store");
+    // Spans 0..20; every fifth is an LLM span.
+    let spans: Vec<SpanRecord> = (0..20).map(|i| span(i, if i % 5 == 0 { "LLM" } else { "CHAIN" })).collect();
+    store.write_batch(&spans).await.expect("written");
+    let project = store.project_by_name("default").await.expect("read").expect("project");
+    let scope =
+        Scope { project_id: project.id, start_ns: None, end_ns: None, roots_only: false, orphans_are_roots: true };
+    let llm = filter::parse("span_kind == 'LLM'").expect("parses");
+    let none = filter::parse("span_kind == 'TOOL'").expect("parses");
+    let names = |spans: &[Span]| spans.iter().map(|s| s.row.name.clone()).collect::<Vec<_>>();
+
+    // A budget of 12 rows, read 5 at a time: spans 0, 5 and 10 match, then the scan stops.
+    let mut budget = ScanBudget::new(12);
+    let found = matching_spans(&store, &scope, Some(&llm), 100, &mut budget, 5).await.expect("scan");
+    assert_eq!(names(&found), ["span 0", "span 5", "span 10"]);
+    assert!(budget.exhausted());
+    // The budget is the request's: a second query finds it spent.
+    let found = matching_spans(&store, &scope, None, 100, &mut budget, 5).await.expect("scan");
+    assert!(found.is_empty());
+
+    // A filter matching nothing reads the whole project when the budget allows it.
+    let mut budget = ScanBudget::new(20);
+    assert!(matching_spans(&store, &scope, Some(&none), 100, &mut budget, 7).await.expect("scan").is_empty());
+    let mut budget = ScanBudget::new(1_000);
+    let found = matching_spans(&store, &scope, Some(&llm), 100, &mut budget, 7).await.expect("scan");
+    assert_eq!(found.len(), 4);
+    assert!(!budget.exhausted());
+
+    // `limit` still ends the scan first.
+    let mut budget = ScanBudget::new(1_000);
+    let found = matching_spans(&store, &scope, None, 3, &mut budget, 2).await.expect("scan");
+    assert_eq!(names(&found), ["span 0", "span 1", "span 2"]);
+    assert!(!budget.exhausted());
+}
