@@ -7,6 +7,7 @@
 //! Re-posting over a successful run is refused (`StoreError::RunExists`), as Phoenix does.
 
 use super::datasets::json_text;
+use super::evaluations::EvaluationValues;
 use super::sql::{Dialect, Param};
 use super::tx::Tx;
 use super::write::now_ns;
@@ -207,48 +208,9 @@ impl Store {
     /// Inserts or replaces the evaluation named `name` of a run; returns its id. A client-posted
     /// evaluation replacing a server-side one clears the plugin columns.
     pub async fn upsert_evaluation(&self, eval: &NewEvaluation) -> Result<i64> {
-        let now = now_ns();
         let mut tx = self.begin().await?;
-        let mut sql = tx.sql();
-        sql.push(
-            "INSERT INTO experiment_evaluations (experiment_run_id, name, annotator_kind, label, score, explanation, \
-             error, error_kind, metadata, start_ns, end_ns, trace_id, plugin_name, plugin_version, plugin_sha256, \
-             created_ns) VALUES (",
-        )
-        .bind(Param::I64(eval.experiment_run_id))
-        .push(", ")
-        .bind(Param::Str(&eval.name))
-        .push(", ")
-        .bind(Param::Str(&eval.annotator_kind))
-        .push(", ")
-        .bind(Param::OptStr(eval.label.as_deref()))
-        .push(", ");
-        match eval.score {
-            Some(score) => sql.bind(Param::F64(score)),
-            None => sql.push("NULL"),
-        };
-        sql.push(", ")
-            .bind(Param::OptStr(eval.explanation.as_deref()))
-            .push(", ")
-            .bind(Param::OptStr(eval.error.as_deref()))
-            .push(", NULL, ")
-            .bind_json(&eval.metadata)
-            .push(", ")
-            .bind(Param::I64(eval.start_ns))
-            .push(", ")
-            .bind(Param::I64(eval.end_ns))
-            .push(", ")
-            .bind(Param::OptStr(eval.trace_id.as_deref()))
-            .push(", NULL, NULL, NULL, ")
-            .bind(Param::I64(now))
-            .push(
-                ") ON CONFLICT (experiment_run_id, name) DO UPDATE SET annotator_kind = excluded.annotator_kind, \
-                 label = excluded.label, score = excluded.score, explanation = excluded.explanation, \
-                 error = excluded.error, error_kind = NULL, metadata = excluded.metadata, \
-                 start_ns = excluded.start_ns, end_ns = excluded.end_ns, trace_id = excluded.trace_id, \
-                 plugin_name = NULL, plugin_version = NULL, plugin_sha256 = NULL, created_ns = excluded.created_ns \
-                 RETURNING id",
-            );
+        let mut sql = self.evaluation_upsert([EvaluationValues::from(eval)], now_ns());
+        sql.push(" RETURNING id");
         let id = tx.returning_id(&sql).await?;
         tx.commit().await?;
         Ok(id)

@@ -1,33 +1,11 @@
-//! Server-side evaluation: evaluators attached to experiments and the durable job rows that
-//! run each evaluator over each run, claimed with leases so that a crashed server's work is
-//! taken up again and finished work is never redone.
+//! Server-side evaluation jobs: durable rows that run each attached evaluator over each run,
+//! claimed with leases so that a crashed server's work is taken up again and finished work is
+//! never redone.
 
-use std::collections::HashMap;
-
+use super::evaluations::EvaluationValues;
 use super::sql::Param;
 use super::write::now_ns;
-use super::{Dialect, Result, Sql, Store, StoreError};
-
-/// An evaluator plugin attached to an experiment.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EvaluatorRow {
-    pub id: i64,
-    pub experiment_id: i64,
-    pub plugin_id: i64,
-    /// The evaluation name its scores are stored under.
-    pub name: String,
-    /// Configuration handed to the plugin (JSON text).
-    pub config: String,
-    pub created_ns: i64,
-}
-
-/// An evaluator to attach.
-#[derive(Debug, Clone)]
-pub struct NewEvaluator {
-    pub plugin_id: i64,
-    pub name: String,
-    pub config: String,
-}
+use super::{Dialect, Result, Sql, Store};
 
 /// A job this server holds the lease of.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -47,16 +25,6 @@ pub struct RunInput {
     pub output: String,
     pub expected: String,
     pub metadata: String,
-}
-
-/// Jobs of an experiment by state, for one evaluator or all.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct JobCounts {
-    pub pending: i64,
-    pub running: i64,
-    pub done: i64,
-    pub failed: i64,
-    pub total: i64,
 }
 
 /// One evaluation (named result) to store for a run.
@@ -99,108 +67,6 @@ pub struct FinishedJob {
 const INSERT_CHUNK: usize = 1_000;
 
 impl Store {
-    /// Attaches evaluators to an experiment and queues a job for each of its existing runs, in one
-    /// transaction. A name already attached is `StoreError::EvaluatorExists`.
-    pub async fn attach_evaluators(
-        &self,
-        experiment_id: i64,
-        evaluators: &[NewEvaluator],
-    ) -> Result<Vec<EvaluatorRow>> {
-        let now = now_ns();
-        let existing = self.evaluators(experiment_id).await?;
-        if let Some(taken) = evaluators.iter().find(|new| existing.iter().any(|old| old.name == new.name)) {
-            return Err(StoreError::EvaluatorExists(taken.name.clone()));
-        }
-        let mut statements = Vec::with_capacity(evaluators.len() + 1);
-        for evaluator in evaluators {
-            let mut sql = self.sql();
-            sql.push("INSERT INTO experiment_evaluators (experiment_id, plugin_id, name, config, created_ns) VALUES (")
-                .bind(Param::I64(experiment_id))
-                .push(", ")
-                .bind(Param::I64(evaluator.plugin_id))
-                .push(", ")
-                .bind(Param::Str(&evaluator.name))
-                .push(", ")
-                .bind_json(&evaluator.config)
-                .push(", ")
-                .bind(Param::I64(now))
-                .push(")");
-            statements.push(sql);
-        }
-        let mut jobs = self.sql();
-        jobs.push(
-            "INSERT INTO evaluation_jobs (evaluator_id, experiment_run_id, state, attempts, due_ns, created_ns, updated_ns) \
-             SELECT e.id, r.id, 'pending', 0, ",
-        )
-        .bind(Param::I64(now))
-        .push(", ")
-        .bind(Param::I64(now))
-        .push(", ")
-        .bind(Param::I64(now))
-        .push(" FROM experiment_evaluators e JOIN experiment_runs r ON r.experiment_id = e.experiment_id WHERE e.experiment_id = ")
-        .bind(Param::I64(experiment_id))
-        .push(" AND e.name IN ")
-        .bind_list(evaluators.iter().map(|e| Param::Str(&e.name)))
-        .push(" ON CONFLICT (evaluator_id, experiment_run_id) DO NOTHING");
-        statements.push(jobs);
-        match self.execute_in_transaction(&statements).await {
-            Ok(_) => {}
-            Err(StoreError::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
-                return Err(StoreError::EvaluatorExists(evaluators.first().map(|e| e.name.clone()).unwrap_or_default()))
-            }
-            Err(StoreError::Database(sqlx::Error::Database(db))) if db.is_foreign_key_violation() => {
-                return Err(StoreError::Database(sqlx::Error::RowNotFound))
-            }
-            Err(err) => return Err(err),
-        }
-        let names: Vec<&str> = evaluators.iter().map(|e| e.name.as_str()).collect();
-        Ok(self.evaluators(experiment_id).await?.into_iter().filter(|e| names.contains(&e.name.as_str())).collect())
-    }
-
-    /// The evaluators attached to an experiment, in attachment order.
-    pub async fn evaluators(&self, experiment_id: i64) -> Result<Vec<EvaluatorRow>> {
-        let mut sql = self.sql();
-        sql.push(evaluator_columns(self.dialect())).push(" WHERE experiment_id = ").bind(Param::I64(experiment_id));
-        sql.push(" ORDER BY id");
-        self.fetch_all(&sql).await
-    }
-
-    /// Evaluators by id.
-    pub async fn evaluators_by_id(&self, ids: &[i64]) -> Result<Vec<EvaluatorRow>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = self.sql();
-        sql.push(evaluator_columns(self.dialect()))
-            .push(" WHERE id IN ")
-            .bind_list(ids.iter().map(|id| Param::I64(*id)));
-        self.fetch_all(&sql).await
-    }
-
-    /// Job counts by evaluator id for an experiment.
-    pub async fn job_counts(&self, experiment_id: i64) -> Result<HashMap<i64, JobCounts>> {
-        let mut sql = self.sql();
-        sql.push(
-            "SELECT j.evaluator_id, j.state, COUNT(*) FROM evaluation_jobs j \
-             JOIN experiment_evaluators e ON e.id = j.evaluator_id WHERE e.experiment_id = ",
-        )
-        .bind(Param::I64(experiment_id))
-        .push(" GROUP BY j.evaluator_id, j.state");
-        let rows: Vec<(i64, String, i64)> = self.fetch_all(&sql).await?;
-        let mut counts: HashMap<i64, JobCounts> = HashMap::new();
-        for (evaluator, state, count) in rows {
-            let entry = counts.entry(evaluator).or_default();
-            match state.as_str() {
-                "pending" => entry.pending += count,
-                "running" => entry.running += count,
-                "done" => entry.done += count,
-                _ => entry.failed += count,
-            }
-            entry.total += count;
-        }
-        Ok(counts)
-    }
-
     /// Leases up to `limit` jobs that are due (running under an expired lease, then pending)
     /// until `lease_until_ns`. Every job of one claim shares that lease value, which finishing
     /// checks. Each half is one `UPDATE … RETURNING` over its own partial index; on PostgreSQL
@@ -299,7 +165,7 @@ impl Store {
             .collect();
         evaluations.reverse();
         for chunk in evaluations.chunks(INSERT_CHUNK) {
-            statements.push(self.upsert_evaluations(chunk, now));
+            statements.push(self.evaluation_upsert(chunk.iter().map(|e| EvaluationValues::from(*e)), now));
         }
         let updates = statements.len() - evaluations.chunks(INSERT_CHUNK).len();
         let expected = jobs.len() as u64;
@@ -327,7 +193,7 @@ impl Store {
                         job.evaluations.iter().rev().filter(|e| seen.insert(e.name.as_str())).collect();
                     refs.reverse();
                     if !refs.is_empty() {
-                        one.push(self.upsert_evaluations(&refs, now));
+                        one.push(self.evaluation_upsert(refs.iter().map(|e| EvaluationValues::from(*e)), now));
                     }
                     match self.execute_in_transaction_checked(&one, 1, 1).await {
                         Ok(true) => finished += 1,
@@ -348,7 +214,7 @@ impl Store {
                             let mut fallback =
                                 vec![self.finish_statement("failed", &[job.job_id], lease_until_ns, now)];
                             if let Some(failure) = &failure {
-                                fallback.push(self.upsert_evaluations(&[failure], now));
+                                fallback.push(self.evaluation_upsert([EvaluationValues::from(failure)], now));
                             }
                             if self.execute_in_transaction_checked(&fallback, 1, 1).await? {
                                 finished += 1;
@@ -417,67 +283,5 @@ impl Store {
             .push(" AND id IN ")
             .bind_list(ids.iter().map(|id| Param::I64(*id)));
         sql
-    }
-
-    fn upsert_evaluations<'a>(&self, evaluations: &[&'a EvaluationResult], now: i64) -> Sql<'a> {
-        let mut sql = self.sql();
-        sql.push(
-            "INSERT INTO experiment_evaluations (experiment_run_id, name, annotator_kind, label, score, explanation, \
-             error, error_kind, metadata, start_ns, end_ns, plugin_name, plugin_version, plugin_sha256, created_ns) VALUES ",
-        );
-        for (i, e) in evaluations.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(Param::I64(e.run_id))
-                .push(", ")
-                .bind(Param::Str(&e.name))
-                .push(", 'CODE', ")
-                .bind(Param::OptStr(e.label.as_deref()))
-                .push(", ");
-            match e.score {
-                Some(score) if score.is_finite() => sql.bind(Param::F64(score)),
-                _ => sql.push("NULL"),
-            };
-            sql.push(", ")
-                .bind(Param::OptStr(e.explanation.as_deref()))
-                .push(", ")
-                .bind(Param::OptStr(e.error.as_deref()))
-                .push(", ")
-                .bind(Param::OptStr(e.error_kind.as_deref()))
-                .push(", ")
-                .bind_json(&e.metadata)
-                .push(", ")
-                .bind(Param::I64(e.start_ns))
-                .push(", ")
-                .bind(Param::I64(e.end_ns))
-                .push(", ")
-                .bind(Param::Str(&e.plugin_name))
-                .push(", ")
-                .bind(Param::Str(&e.plugin_version))
-                .push(", ")
-                .bind(Param::Str(&e.plugin_sha256))
-                .push(", ")
-                .bind(Param::I64(now))
-                .push(")");
-        }
-        sql.push(
-            " ON CONFLICT (experiment_run_id, name) DO UPDATE SET annotator_kind = excluded.annotator_kind, \
-             label = excluded.label, score = excluded.score, explanation = excluded.explanation, error = excluded.error, \
-             error_kind = excluded.error_kind, metadata = excluded.metadata, start_ns = excluded.start_ns, \
-             end_ns = excluded.end_ns, plugin_name = excluded.plugin_name, plugin_version = excluded.plugin_version, \
-             plugin_sha256 = excluded.plugin_sha256",
-        );
-        sql
-    }
-}
-
-fn evaluator_columns(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => "SELECT id, experiment_id, plugin_id, name, config, created_ns FROM experiment_evaluators",
-        Dialect::Postgres => {
-            "SELECT id, experiment_id, plugin_id, name, config::text AS config, created_ns FROM experiment_evaluators"
-        }
     }
 }
