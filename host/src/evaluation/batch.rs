@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::call::{run_one, Done, Unavailable, Work};
 use super::WorkerConfig;
@@ -15,28 +16,53 @@ use crate::plugins::{InstalledPlugin, PluginHost};
 use crate::store::{ClaimedJob, EvaluatorRow, JobEnd, RunInput, Store, StoreError};
 
 /// Runs claims; keeps evaluator rows, which never change, between claims.
+///
+/// Storing a batch's results overlaps with claiming and running the next one: at most one
+/// batch is being stored while the next runs.
 pub(super) struct Runner {
     store: Store,
     plugins: PluginHost,
     metrics: Arc<Metrics>,
     config: WorkerConfig,
     evaluators: Mutex<HashMap<i64, Arc<EvaluatorRow>>>,
+    storing: Mutex<Option<JoinHandle<Result<(), StoreError>>>>,
 }
 
 impl Runner {
     pub(super) fn new(store: Store, plugins: PluginHost, metrics: Arc<Metrics>, config: WorkerConfig) -> Self {
-        Self { store, plugins, metrics, config, evaluators: Mutex::default() }
+        Self { store, plugins, metrics, config, evaluators: Mutex::default(), storing: Mutex::default() }
     }
 
-    /// Claims and processes one batch; returns how many jobs it claimed.
+    /// Waits until the batch being stored (if any) is stored.
+    pub(super) async fn flush(&self) -> Result<(), StoreError> {
+        let handle = self.storing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        match handle {
+            Some(handle) => match handle.await {
+                Ok(result) => result,
+                Err(err) => {
+                    // Its jobs keep their lease and are claimed again once it runs out.
+                    tracing::error!(error = %err, "storing evaluation results failed");
+                    Ok(())
+                }
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Claims and runs one batch, and starts storing its results; returns how many jobs it
+    /// claimed.
     pub(super) async fn run_once(&self, stopped: &watch::Receiver<bool>) -> Result<usize, StoreError> {
+        let started = std::time::Instant::now();
         let lease_until = crate::store::now_ns().saturating_add(duration_ns(self.config.lease));
         let jobs = self.store.claim_jobs(self.config.batch, lease_until).await?;
         if jobs.is_empty() {
+            self.flush().await?;
             return Ok(0);
         }
         let claimed = jobs.len();
+        let claim_time = started.elapsed();
         let work = self.prepare(jobs).await?;
+        let prepare_time = started.elapsed() - claim_time;
         let stop = Arc::new(AtomicBool::new(false));
         let watcher = {
             let (stop, mut stopped) = (stop.clone(), stopped.clone());
@@ -53,7 +79,22 @@ impl Runner {
         // Not aborted: a renewal under way completes, so `lease` matches the database.
         let _ = done_tx.send(());
         let _ = heartbeat.await;
-        self.record(outcomes, lease.load(Ordering::SeqCst)).await?;
+        let evaluate_time = started.elapsed() - claim_time - prepare_time;
+        // The previous batch must be stored before this one starts storing: results are
+        // stored in claim order, and at most one batch's results wait in memory.
+        self.flush().await?;
+        tracing::debug!(
+            claimed,
+            claim_ms = claim_time.as_secs_f64() * 1e3,
+            prepare_ms = prepare_time.as_secs_f64() * 1e3,
+            evaluate_ms = evaluate_time.as_secs_f64() * 1e3,
+            wait_ms = (started.elapsed() - claim_time - prepare_time - evaluate_time).as_secs_f64() * 1e3,
+            "evaluation batch"
+        );
+        let (store, metrics, config) = (self.store.clone(), self.metrics.clone(), self.config);
+        let lease_until = lease.load(Ordering::SeqCst);
+        let handle = tokio::spawn(async move { record(&store, &metrics, &config, outcomes, lease_until).await });
+        *self.storing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(handle);
         Ok(claimed)
     }
 
@@ -177,41 +218,48 @@ impl Runner {
         }
         outcomes
     }
+}
 
-    async fn record(&self, outcomes: Vec<Done>, lease_until: i64) -> Result<(), StoreError> {
-        let now = crate::store::now_ns();
-        let mut finished = Vec::new();
-        let mut retries: HashMap<(i64, bool), (Vec<i64>, String)> = HashMap::new();
-        for outcome in outcomes {
-            match outcome {
-                Done::Finished(job) => finished.push(job),
-                Done::Retry { job_id, error, backoff, attempts } => {
-                    let delay = if backoff { backoff_delay(self.config.retry_base, attempts) } else { Duration::ZERO };
-                    let due = now.saturating_add(duration_ns(delay));
-                    let entry = retries.entry((due, backoff)).or_insert_with(|| (Vec::new(), error));
-                    entry.0.push(job_id);
-                }
+/// Stores a batch's finished jobs and reschedules its retries, under the claim's lease.
+async fn record(
+    store: &Store,
+    metrics: &Metrics,
+    config: &WorkerConfig,
+    outcomes: Vec<Done>,
+    lease_until: i64,
+) -> Result<(), StoreError> {
+    let now = crate::store::now_ns();
+    let mut finished = Vec::new();
+    let mut retries: HashMap<(i64, bool), (Vec<i64>, String)> = HashMap::new();
+    for outcome in outcomes {
+        match outcome {
+            Done::Finished(job) => finished.push(job),
+            Done::Retry { job_id, error, backoff, attempts } => {
+                let delay = if backoff { backoff_delay(config.retry_base, attempts) } else { Duration::ZERO };
+                let due = now.saturating_add(duration_ns(delay));
+                let entry = retries.entry((due, backoff)).or_insert_with(|| (Vec::new(), error));
+                entry.0.push(job_id);
             }
         }
-        let (done, failed) = finished.iter().fold((0, 0), |(d, f), job| match job.end {
-            JobEnd::Done => (d + 1, f),
-            JobEnd::Failed => (d, f + 1),
-        });
-        let stored = self.store.finish_jobs(&finished, lease_until).await?;
-        if stored < finished.len() {
-            tracing::warn!(
-                lost = finished.len() - stored,
-                "evaluation results dropped: another worker took over their jobs"
-            );
-        }
-        self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "done")]).inc_by(done);
-        self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "failed")]).inc_by(failed);
-        for ((due, started), (ids, error)) in retries {
-            self.store.retry_jobs(&ids, lease_until, due, &error, started).await?;
-            self.metrics.evaluation_jobs.get_or_create(&vec![("outcome", "retried")]).inc_by(ids.len() as u64);
-        }
-        Ok(())
     }
+    let (done, failed) = finished.iter().fold((0, 0), |(d, f), job| match job.end {
+        JobEnd::Done => (d + 1, f),
+        JobEnd::Failed => (d, f + 1),
+    });
+    let stored = store.finish_jobs(&finished, lease_until).await?;
+    if stored < finished.len() {
+        tracing::warn!(
+            lost = finished.len() - stored,
+            "evaluation results dropped: another worker took over their jobs"
+        );
+    }
+    metrics.evaluation_jobs.get_or_create(&vec![("outcome", "done")]).inc_by(done);
+    metrics.evaluation_jobs.get_or_create(&vec![("outcome", "failed")]).inc_by(failed);
+    for ((due, started), (ids, error)) in retries {
+        store.retry_jobs(&ids, lease_until, due, &error, started).await?;
+        metrics.evaluation_jobs.get_or_create(&vec![("outcome", "retried")]).inc_by(ids.len() as u64);
+    }
+    Ok(())
 }
 
 /// `base × 2^(attempts-1)`, at most a minute.

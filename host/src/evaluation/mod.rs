@@ -97,11 +97,17 @@ impl Worker {
                 if busy {
                     continue;
                 }
+                if let Err(err) = runner.flush().await {
+                    tracing::warn!(error = %err, "evaluation worker: storing results failed, retrying");
+                }
                 tokio::select! {
                     _ = signal.0.notified() => {}
                     _ = tokio::time::sleep(config.poll) => {}
                     _ = stopped.changed() => {}
                 }
+            }
+            if let Err(err) = runner.flush().await {
+                tracing::warn!(error = %err, "evaluation worker: the last results were not stored");
             }
             tracing::info!("evaluation worker stopped");
         });
