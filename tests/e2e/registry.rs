@@ -169,6 +169,11 @@ async fn registry_lifecycle(backend: Backend) {
     let (status, body) = upload(&ember, empty_component, "empty", "1").await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("implements no Ember world"), "{body}");
+    // A component that cannot even be instantiated under the limits it would run with (an
+    // 80 MiB static under the default 64 MiB) would fail every call: refused at upload.
+    let (status, body) = upload(&ember, component("tests/plugins/dist/hostile_start.wasm"), "start", "1").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("memory"), "{body}");
     // A bundled plugin's name is reserved.
     let (status, body) = upload(&ember, python.clone(), "exact_match", "9.9.9").await;
     assert_eq!(status, 409, "{body}");
@@ -210,7 +215,8 @@ async fn oversized_upload_is_refused(backend: Backend) {
     big.truncate(200_000);
     let (status, body) = upload(&ember, big, "big", "1").await;
     assert_eq!(status, 413, "{body}");
-    let (_, list) = ember.get_json("/v1/plugins").await;
+    // The server closes a connection whose body it refused unread: list on a new connection.
+    let list: Value = reqwest::Client::new().get(ember.url("/v1/plugins")).send().await.unwrap().json().await.unwrap();
     assert!(list["data"].as_array().unwrap().iter().all(|p| p["name"] != "big"));
     db.cleanup().await;
 }

@@ -65,6 +65,13 @@ impl PluginHost {
         check_version(&version)?;
         let limits = manifest.limits(&info, self.sandbox.config().max_plugin_memory)?;
         manifest.check_grants(&grants)?;
+        // `describe` ran under generous limits; a plugin that cannot even be instantiated under
+        // the limits it will run with (say, an 80 MiB static under 64 MiB) would fail every call.
+        let probe = plugin.with_limits(limits.clone());
+        let described = tokio::task::spawn_blocking(move || probe.describe().outcome).await?;
+        if let Err(err) = described {
+            return Err(RegistryError::Component(LoadError::Describe(Box::new(err))));
+        }
         manifest.name = Some(name.clone());
         manifest.version = Some(version.clone());
         if manifest.description.is_none() {
