@@ -13,12 +13,12 @@ use super::call::{run_one, Done, Unavailable, Work};
 use super::WorkerConfig;
 use crate::metrics::Metrics;
 use crate::plugins::{InstalledPlugin, PluginHost};
-use crate::store::{ClaimedJob, EvaluatorRow, JobEnd, RunInput, Store, StoreError};
+use crate::store::{ClaimedJob, Dialect, EvaluatorRow, JobEnd, RunInput, Store, StoreError};
 
 /// Runs claims; keeps evaluator rows, which never change, between claims.
 ///
-/// Storing a batch's results overlaps with claiming and running the next one: at most one
-/// batch is being stored while the next runs.
+/// On PostgreSQL, storing a batch's results overlaps with claiming and running the next one: at
+/// most one batch is being stored while the next runs.
 pub(super) struct Runner {
     store: Store,
     plugins: PluginHost,
@@ -93,6 +93,12 @@ impl Runner {
         );
         let (store, metrics, config) = (self.store.clone(), self.metrics.clone(), self.config);
         let lease_until = lease.load(Ordering::SeqCst);
+        if store.dialect() == Dialect::Sqlite {
+            // One writer connection: storing and the next claim would only queue behind each
+            // other (measured: 26k evaluations/s overlapped, 32k in turn).
+            record(&store, &metrics, &config, outcomes, lease_until).await?;
+            return Ok(claimed);
+        }
         let handle = tokio::spawn(async move { record(&store, &metrics, &config, outcomes, lease_until).await });
         *self.storing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(handle);
         Ok(claimed)
