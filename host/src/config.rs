@@ -67,6 +67,43 @@ pub struct ServeConfig {
     /// the pipeline stored through the API.
     #[arg(long, env = "EMBER_PIPELINE")]
     pub pipeline: Option<PathBuf>,
+    /// Key material (at least 16 characters) for sealing stored secrets such as provider API
+    /// keys; without it, secrets cannot be stored. Read from the environment only.
+    #[arg(skip = SecretPassphrase::from_env())]
+    pub secret: SecretPassphrase,
+    /// Largest response body a provider plugin may receive, in bytes.
+    #[arg(long, env = "EMBER_OUTBOUND_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub outbound_max_bytes: u64,
+    /// Wait before retrying a rate-limited or unavailable provider, doubled per attempt.
+    #[arg(long, env = "EMBER_PROVIDER_BACKOFF_MS", default_value_t = 500)]
+    pub provider_backoff_ms: u64,
+    /// Chat completions in flight at once, per provider.
+    #[arg(long, env = "EMBER_PROVIDER_CONCURRENCY", default_value_t = 16)]
+    pub provider_concurrency: usize,
+    /// Chat completions started per minute, per provider [default: unlimited].
+    #[arg(long, env = "EMBER_PROVIDER_RPM")]
+    pub provider_rpm: Option<u32>,
+}
+
+/// `EMBER_SECRET`, kept out of `Debug` output and command lines.
+#[derive(Clone, Default)]
+pub struct SecretPassphrase(Option<zeroize::Zeroizing<String>>);
+
+impl SecretPassphrase {
+    fn from_env() -> Self {
+        Self(std::env::var("EMBER_SECRET").ok().filter(|value| !value.is_empty()).map(zeroize::Zeroizing::new))
+    }
+
+    /// The passphrase, when set.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for SecretPassphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "SecretPassphrase(set)" } else { "SecretPassphrase(unset)" })
+    }
 }
 
 impl ServeConfig {
@@ -95,6 +132,14 @@ impl ServeConfig {
             concurrency: self.eval_concurrency.unwrap_or(defaults.concurrency).max(1),
             lease: std::time::Duration::from_secs(self.eval_lease_seconds.max(1)),
             ..defaults
+        }
+    }
+
+    /// How provider calls are retried.
+    pub fn retry_policy(&self) -> crate::providers::RetryPolicy {
+        crate::providers::RetryPolicy {
+            max_attempts: 4,
+            base: std::time::Duration::from_millis(self.provider_backoff_ms),
         }
     }
 

@@ -25,8 +25,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The HTTP client under provider plugins logs requests at debug level, headers included:
+    // never let that through, whatever RUST_LOG says, so that secret values stay out of logs.
+    let filter = ["ureq=info", "ureq_proto=info", "rustls=info"]
+        .iter()
+        .filter_map(|directive| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive);
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -16,7 +16,10 @@ use crate::ingest::grpc::TraceService;
 use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
 use crate::plugins::{Pipeline, PipelineConfig, PluginHost, PluginHostError};
+use crate::providers::{Broker, HttpTransport, Pacing, Providers};
 use crate::queue::span_queue;
+use crate::secrets::Secrets;
+use ember_sandbox::Services;
 use crate::store::{Store, StoreError};
 use crate::writer::spawn_writer;
 
@@ -37,6 +40,8 @@ pub enum ServerError {
     Plugins(#[from] PluginHostError),
     #[error("ingest pipeline: {0}")]
     Pipeline(String),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretError),
 }
 
 /// The settings key under which the API stores the ingest pipeline.
@@ -48,6 +53,9 @@ pub struct Server {
     store: Store,
     plugins: PluginHost,
     pipeline: Pipeline,
+    metrics: Arc<Metrics>,
+    secrets: Secrets,
+    providers: Providers,
     http: TcpListener,
     grpc: TcpListener,
 }
@@ -56,11 +64,26 @@ impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
-        let plugins = install_plugins(&config, &store).await?;
+        let metrics = Arc::new(Metrics::new());
+        let secrets = Secrets::new(store.clone(), config.secret.get())?;
+        if secrets.enabled() {
+            let unusable = secrets.load().await?;
+            if unusable > 0 {
+                tracing::warn!(secrets = unusable, "stored secrets cannot be opened with this EMBER_SECRET");
+            }
+        }
+        let plugins = start_sandbox(&config).await?;
+        let pacing = Pacing::new(config.provider_concurrency, config.provider_rpm);
+        let providers = Providers::new(plugins.clone(), pacing, config.retry_policy(), metrics.clone());
+        plugins.set_services(Services {
+            outbound: Some(HttpTransport::new(secrets.clone(), config.outbound_max_bytes).into_service()),
+            llm: Some(Arc::new(Broker(providers.clone()))),
+        });
+        install_plugins(&config, &store, &plugins).await?;
         let pipeline = load_pipeline(&config, &store, &plugins).await?;
         let http = bind(SocketAddr::new(config.host, config.port)).await?;
         let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
-        Ok(Self { config, store, plugins, pipeline, http, grpc })
+        Ok(Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc })
     }
 
     /// The bound HTTP address (useful with port 0).
@@ -78,13 +101,20 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Self { config, store, plugins, pipeline, http, grpc } = self;
-        let metrics = Arc::new(Metrics::new());
+        let Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans);
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
+        let jobs = crate::evaluation::JobSignal::default();
+        let tasks = crate::prompt_task::TaskRunner::new(
+            store.clone(),
+            providers.clone(),
+            plugins.clone(),
+            ingestor.clone(),
+            jobs.clone(),
+        );
         let state = AppState {
             store: store.clone(),
             ingestor: ingestor.clone(),
@@ -92,8 +122,18 @@ impl Server {
             metrics,
             accepting: accepting.clone(),
             max_plugin_bytes: config.max_plugin_bytes,
-            jobs: crate::evaluation::JobSignal::default(),
+            jobs,
+            secrets,
+            providers,
+            tasks: tasks.clone(),
         };
+        let task_watch = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                tasks.resume_stale().await;
+            }
+        });
         let worker = crate::evaluation::Worker::spawn(
             store.clone(),
             state.plugins.clone(),
@@ -133,6 +173,7 @@ impl Server {
                 Ok(())
             }
         };
+        task_watch.abort();
         worker.stop().await;
         queue.close();
         tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");
@@ -150,12 +191,16 @@ fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> R
     }
 }
 
-/// Starts the sandbox, loads the registered plugins and registers the components of the plugin
-/// directory (bundled plugins).
-async fn install_plugins(config: &ServeConfig, store: &Store) -> Result<PluginHost, ServerError> {
+/// Starts the sandbox.
+async fn start_sandbox(config: &ServeConfig) -> Result<PluginHost, ServerError> {
     let cache_dir = config.plugin_cache_dir();
     let (max_calls, budget) = (config.plugin_max_calls, config.plugin_memory_budget_mib.saturating_mul(1 << 20));
-    let plugins = tokio::task::spawn_blocking(move || PluginHost::new(&cache_dir, max_calls, budget)).await??;
+    Ok(tokio::task::spawn_blocking(move || PluginHost::new(&cache_dir, max_calls, budget)).await??)
+}
+
+/// Loads the registered plugins and registers the components of the plugin directory (bundled
+/// plugins).
+async fn install_plugins(config: &ServeConfig, store: &Store, plugins: &PluginHost) -> Result<(), ServerError> {
     match plugins.load_registered(store).await {
         Ok(count) => tracing::info!(plugins = count, "registered plugins loaded"),
         Err(err) => tracing::error!(error = %err, "registered plugins not loaded"),
@@ -171,7 +216,7 @@ async fn install_plugins(config: &ServeConfig, store: &Store) -> Result<PluginHo
         ),
     }
     tokio::task::spawn_blocking(release_freed_memory).await?;
-    Ok(plugins)
+    Ok(())
 }
 
 /// Hands memory freed after compiling plugins back to the kernel: glibc keeps it in its arenas

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub struct TestDb {
 }
 
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+static NEXT_LOG: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
     /// `None` when PostgreSQL is unreachable outside CI (the test is skipped, loudly); in CI
@@ -102,6 +104,36 @@ impl TestDb {
         rows.into_iter().map(|(text,)| text).collect::<Vec<_>>().join("\n")
     }
 
+    /// Everything in the database as text: the raw SQLite files (with the write-ahead log), or
+    /// every row of every PostgreSQL table (`bytea` shows as hex). What a test searches for a
+    /// secret stored in clear.
+    pub async fn dump_all(&self) -> String {
+        if self.backend == Backend::Sqlite {
+            let mut dump = String::new();
+            for entry in std::fs::read_dir(self.dir.path()).expect("read test dir").flatten() {
+                if entry.file_name().to_string_lossy().starts_with("ember.db") {
+                    dump.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).expect("read sqlite file")));
+                }
+            }
+            return dump;
+        }
+        let mut conn = sqlx::PgConnection::connect(&self.direct_url()).await.expect("open postgres");
+        let tables: Vec<(String,)> =
+            sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
+        let mut dump = Vec::new();
+        for (table,) in tables {
+            let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT CAST(t AS TEXT) FROM \"{table}\" t"))
+                .fetch_all(&mut conn)
+                .await
+                .expect("select rows");
+            dump.extend(rows.into_iter().map(|(row,)| format!("{table}: {row}")));
+        }
+        dump.join("\n")
+    }
+
     /// Drops the PostgreSQL database.
     pub async fn cleanup(self) {
         let Some(name) = &self.pg_name else { return };
@@ -127,6 +159,21 @@ impl Ember {
     /// Starts the server with the first-party plugins (`plugins/dist`) installed, compiled code
     /// cached across tests, and extra environment variables.
     pub async fn start_with_plugins(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        Self::spawn_with_plugins(db, env, Stdio::inherit()).await
+    }
+
+    /// Starts the server like [`Ember::start_with_plugins`], at `RUST_LOG=debug`, with its stderr
+    /// (the whole log) written to a file in the test's directory; returns the file's path.
+    pub async fn start_capturing_logs(db: &TestDb, env: &[(&str, &str)]) -> (Self, PathBuf) {
+        let path = db.dir.path().join(format!("ember-stderr-{}.log", NEXT_LOG.fetch_add(1, Ordering::Relaxed)));
+        let file = std::fs::File::create(&path).expect("create log file");
+        let mut all = vec![("RUST_LOG", "debug")];
+        all.extend_from_slice(env);
+        let ember = Self::spawn_with_plugins(db, &all, Stdio::from(file)).await;
+        (ember, path)
+    }
+
+    async fn spawn_with_plugins(db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let plugins = repo.join("plugins/dist");
         assert!(plugins.is_dir(), "{} missing: run `bash plugins/build.sh` (tests/run.sh does)", plugins.display());
@@ -135,11 +182,15 @@ impl Ember {
         let cache = cache.display().to_string();
         let mut all = vec![("EMBER_PLUGIN_DIR", plugins.as_str()), ("EMBER_PLUGIN_CACHE_DIR", cache.as_str())];
         all.extend_from_slice(env);
-        Self::start_with(db, &all).await
+        Self::spawn(db, &all, stderr).await
     }
 
     /// Starts the server with extra environment variables.
     pub async fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        Self::spawn(db, env, Stdio::inherit()).await
+    }
+
+    async fn spawn(db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
         command
             .args(["serve", "--port", "0", "--grpc-port", "0"])
@@ -147,6 +198,7 @@ impl Ember {
             .env_remove("EMBER_DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
+            .stderr(stderr)
             .kill_on_drop(true);
         if let Some(url) = db.server_url() {
             command.env("EMBER_DATABASE_URL", url);

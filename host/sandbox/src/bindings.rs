@@ -62,7 +62,7 @@ pub(crate) mod provider {
 pub(crate) use evaluator::ember::plugin::{host, llm, types};
 pub(crate) use provider::ember::plugin::outbound_http;
 
-pub use evaluator::ember::plugin::chat::{ChatError, ChatRequest, ChatResponse};
+pub use evaluator::ember::plugin::chat::{ChatError, ChatRequest, ChatResponse, Message, Role, Tool, ToolCall, Usage};
 pub use evaluator::ember::plugin::evaluation::{EvalInput, Score};
 pub use span_processor::ember::plugin::spans::{Field, Redaction, Span, SpanChange};
 pub use types::Descriptor;

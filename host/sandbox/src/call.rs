@@ -1,6 +1,7 @@
 //! One call: admission, a fresh `Store` with limits, instantiation, fuel armed just before the
 //! export, and every way it can fail mapped to a [`SandboxError`].
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
@@ -9,6 +10,27 @@ use crate::error::SandboxError;
 use crate::plugin::Plugin;
 use crate::state::HostState;
 use crate::{ChatError, ChatResponse, Descriptor, Redaction, Report, Score, SpanChange};
+
+thread_local! {
+    /// Calls in progress on this thread.
+    static NESTING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks this thread as inside a call until dropped.
+struct Nested;
+
+impl Nested {
+    fn enter() -> Self {
+        NESTING.with(|depth| depth.set(depth.get() + 1));
+        Nested
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        NESTING.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
 
 /// Bytes of strings and lists in a returned value, checked against `max_output_bytes`.
 pub(crate) trait OutputSize {
@@ -49,12 +71,20 @@ pub(crate) fn run<I, R: OutputSize>(
             limits.memory_bytes, sandbox.config.max_plugin_memory
         )));
     }
-    let _ticket = match sandbox.admission.admit(limits.memory_bytes, sandbox.config.admission_wait) {
-        Ok(ticket) => ticket,
-        Err(err) => return failed(err),
+    // A call made from inside another call on this thread (an evaluator's `llm` import running a
+    // provider) rides on the outer call's admission: waiting for a slot the outer call holds
+    // could deadlock a saturated sandbox.
+    let _ticket = if NESTING.with(Cell::get) > 0 {
+        None
+    } else {
+        match sandbox.admission.admit(limits.memory_bytes, sandbox.config.admission_wait) {
+            Ok(ticket) => Some(ticket),
+            Err(err) => return failed(err),
+        }
     };
+    let _nested = Nested::enter();
 
-    let state = HostState::new(limits, plugin.config.clone(), plugin.grants.clone());
+    let state = HostState::new(limits, plugin.config.clone(), plugin.grants.clone(), plugin.services.clone(), started);
     let mut store = Store::new(&sandbox.engine, state);
     store.limiter(|state| &mut state.limiter);
     let tick = sandbox.config.epoch_tick.as_nanos().max(1);

@@ -24,23 +24,30 @@ mod admission;
 mod bindings;
 mod cache;
 mod call;
+mod egress;
 mod error;
 mod inspect;
 mod limits;
 mod plugin;
 mod sandbox;
+mod services;
 mod state;
 mod wasi;
 
 pub use bindings::{
-    ChatError, ChatRequest, ChatResponse, Descriptor, EvalInput, Field, Redaction, Score, Span, SpanChange,
+    ChatError, ChatRequest, ChatResponse, Descriptor, EvalInput, Field, Message, Redaction, Role, Score, Span,
+    SpanChange, Tool, ToolCall, Usage,
 };
 pub use cache::CacheOutcome;
+pub use egress::is_private_ip;
 pub use error::{LoadError, PluginErrorKind, SandboxError};
 pub use inspect::{ComponentInfo, World};
 pub use limits::{Grants, Limits};
 pub use plugin::Plugin;
 pub use sandbox::{Sandbox, SandboxConfig};
+pub use services::{
+    LlmBroker, LlmCaller, Outbound, OutboundError, OutboundRequest, OutboundResponse, SecretHeader, Services,
+};
 pub use state::{LogLevel, LogLine};
 
 /// What one call did: its outcome, plus what it cost and what it logged.

@@ -11,6 +11,7 @@ use crate::error::{LoadError, PluginErrorKind, SandboxError};
 use crate::inspect::{ComponentInfo, World};
 use crate::limits::{Grants, Limits};
 use crate::sandbox::Sandbox;
+use crate::services::Services;
 use crate::{state::HostState, SpanChange};
 use crate::{ChatError, ChatRequest, ChatResponse, Descriptor, EvalInput, Field, Redaction, Report, Score, Span};
 
@@ -23,6 +24,7 @@ pub struct Plugin {
     pub(crate) limits: Arc<Limits>,
     pub(crate) grants: Arc<Grants>,
     pub(crate) config: Arc<str>,
+    pub(crate) services: Services,
 }
 
 struct Linked {
@@ -69,6 +71,7 @@ impl Plugin {
             limits: Arc::new(limits),
             grants: Arc::default(),
             config: Arc::from("{}"),
+            services: Services::default(),
         };
         let descriptor = plugin.describe().into_result().map_err(|err| LoadError::Describe(Box::new(err)))?;
         info.descriptor = Some(descriptor.into());
@@ -104,6 +107,21 @@ impl Plugin {
     /// The same plugin, answering `host.config` with `config` (a JSON object as text).
     pub fn with_config(&self, config: impl Into<Arc<str>>) -> Self {
         Self { config: config.into(), ..self.clone() }
+    }
+
+    /// The same plugin with an HTTP client for `outbound-http` and a broker for `llm`.
+    pub fn with_services(&self, services: Services) -> Self {
+        Self { services, ..self.clone() }
+    }
+
+    /// The grants this plugin runs with.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// The configuration `host.config` answers with.
+    pub fn config(&self) -> &str {
+        &self.config
     }
 
     pub(crate) fn sandbox(&self) -> &Sandbox {

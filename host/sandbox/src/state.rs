@@ -2,12 +2,15 @@
 //! the host side of the `host`, `llm` and `outbound-http` imports.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 
 use crate::bindings::{host, llm, outbound_http, types};
+use crate::egress::{self, RawRequest, Refusal};
 use crate::limits::{Grants, Limits};
+use crate::services::{LlmCaller, OutboundError, SecretHeader, Services};
 use crate::wasi::DenyAllWasi;
 use crate::ChatError;
 
@@ -77,6 +80,9 @@ pub(crate) struct HostState {
     pub log_dropped: u64,
     config: Arc<str>,
     grants: Arc<Grants>,
+    services: Services,
+    /// When the call's wall-clock deadline passes; host calls that wait are clamped to it.
+    deadline: Instant,
     pub denial: Option<Denial>,
     /// Created on the first WASI call: pure components never pay for it.
     wasi: Option<Box<DenyAllWasi>>,
@@ -84,7 +90,7 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub fn new(limits: &Limits, config: Arc<str>, grants: Arc<Grants>) -> Self {
+    pub fn new(limits: &Limits, config: Arc<str>, grants: Arc<Grants>, services: Services, started: Instant) -> Self {
         Self {
             limiter: MemoryLimiter {
                 limit: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
@@ -97,6 +103,8 @@ impl HostState {
             log_dropped: 0,
             config,
             grants,
+            services,
+            deadline: started + limits.deadline,
             denial: None,
             wasi: None,
             table: ResourceTable::new(),
@@ -171,13 +179,17 @@ impl llm::Host for HostState {
     fn complete(
         &mut self,
         provider: Option<String>,
-        _request: crate::ChatRequest,
+        request: crate::ChatRequest,
     ) -> wasmtime::Result<Result<crate::ChatResponse, ChatError>> {
         if !self.grants.llm {
             return Err(self.deny("llm", "this plugin was not granted LLM access".into()));
         }
-        let provider = provider.unwrap_or_else(|| "the configured provider".into());
-        Ok(Err(ChatError::Unavailable(format!("no provider plugin is installed to serve {provider}"))))
+        let Some(broker) = self.services.llm.clone() else {
+            let provider = provider.unwrap_or_else(|| "the configured provider".into());
+            return Ok(Err(ChatError::Unavailable(format!("no provider plugin is available to serve {provider}"))));
+        };
+        let caller = LlmCaller { config: &self.config, deadline: self.deadline };
+        Ok(broker.complete(provider.as_deref(), request, &caller))
     }
 }
 
@@ -186,88 +198,47 @@ impl outbound_http::Host for HostState {
         &mut self,
         request: outbound_http::Request,
     ) -> wasmtime::Result<Result<outbound_http::Response, outbound_http::HttpError>> {
-        let host = match url_host(&request.url) {
-            Some(host) => host,
-            None => return Ok(Err(outbound_http::HttpError::InvalidRequest(format!("bad URL {:?}", request.url)))),
+        use outbound_http::HttpError;
+        let raw = RawRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            secret_headers: request
+                .secret_headers
+                .into_iter()
+                .map(|h| SecretHeader { name: h.name, secret: h.secret, template: h.template })
+                .collect(),
+            body: request.body,
+            timeout: request.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
         };
-        if !self.grants.allows_host(&host) {
-            return Err(self.deny("http", format!("host {host} is not granted")));
-        }
-        if !self.grants.private_addresses && is_private_literal(&host) {
-            return Err(self.deny("http", format!("address {host} is private, loopback or link-local")));
-        }
-        if let Some(header) = request.secret_headers.iter().find(|h| !self.grants.secrets.contains(&h.secret)) {
-            let detail = format!("secret {} is not granted", header.secret);
-            return Err(self.deny("secret", detail));
-        }
-        Ok(Err(outbound_http::HttpError::Connection(format!(
-            "outbound HTTP to {host} is not available in this server build"
-        ))))
-    }
-}
-
-/// The lowercase host of an `http(s)://` URL, without port, brackets or trailing dot. URLs that
-/// URL parsers disagree about (backslashes, whitespace, control characters, percent-encoded
-/// hosts) are refused rather than guessed at.
-fn url_host(url: &str) -> Option<String> {
-    if url.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
-        return None;
-    }
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    let host = if let Some(bracketed) = authority.strip_prefix('[') {
-        bracketed.split(']').next()?
-    } else {
-        authority.split(':').next()?
-    };
-    let host = host.strip_suffix('.').unwrap_or(host);
-    (!host.is_empty() && !host.contains('%')).then(|| host.to_ascii_lowercase())
-}
-
-/// Whether `host` is an IP literal the host refuses by default.
-fn is_private_literal(host: &str) -> bool {
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => {
-            ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
-        }
-        Ok(std::net::IpAddr::V6(ip)) => {
-            let segments = ip.segments();
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (segments[0] & 0xfe00) == 0xfc00
-                || (segments[0] & 0xffc0) == 0xfe80
-                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_private() || v4.is_loopback() || v4.is_link_local())
-        }
-        Err(_) => host == "localhost" || host.ends_with(".localhost"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_hosts_are_extracted_without_ports_or_credentials() {
-        assert_eq!(url_host("https://api.openai.com/v1/chat").as_deref(), Some("api.openai.com"));
-        assert_eq!(url_host("http://user:pw@Example.COM:8080/x").as_deref(), Some("example.com"));
-        assert_eq!(url_host("http://[::1]:6006/").as_deref(), Some("::1"));
-        assert_eq!(url_host("ftp://example.com"), None);
-        assert_eq!(url_host("https:///nohost"), None);
-        assert_eq!(url_host(r"http://evil.com\@granted.com/"), None, "parsers disagree on backslashes");
-        assert_eq!(url_host("http://granted.com./x").as_deref(), Some("granted.com"));
-        assert_eq!(url_host("http://gr%61nted.com/"), None);
-    }
-
-    #[test]
-    fn private_literals_are_recognised() {
-        for host in
-            ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "fe80::1", "localhost"]
-        {
-            assert!(is_private_literal(host), "{host}");
-        }
-        for host in ["8.8.8.8", "api.openai.com", "2606:4700::1111"] {
-            assert!(!is_private_literal(host), "{host}");
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let checked = match egress::check(raw, &self.grants, remaining) {
+            Ok(checked) => checked,
+            Err(Refusal::Invalid(message)) => return Ok(Err(HttpError::InvalidRequest(message))),
+            Err(Refusal::Denied { capability, detail }) => return Err(self.deny(capability, detail)),
+        };
+        let Some(outbound) = self.services.outbound.clone() else {
+            let host = checked.url.host_str().unwrap_or_default().to_owned();
+            return Ok(Err(HttpError::Connection(format!("outbound HTTP to {host} is not available in this server"))));
+        };
+        match outbound.send(checked) {
+            Ok(response) => Ok(Ok(outbound_http::Response {
+                status: response.status,
+                headers: response
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| outbound_http::Header { name, value })
+                    .collect(),
+                body: response.body,
+            })),
+            Err(OutboundError::Denied(detail)) => Err(self.deny("http", detail)),
+            Err(OutboundError::InvalidRequest(message)) => Ok(Err(HttpError::InvalidRequest(message))),
+            Err(OutboundError::MissingSecret(name)) => {
+                Ok(Err(HttpError::InvalidRequest(format!("secret {name} is not set on this server"))))
+            }
+            Err(OutboundError::Timeout) => Ok(Err(HttpError::Timeout)),
+            Err(OutboundError::TooLarge(limit)) => Ok(Err(HttpError::TooLarge(limit))),
+            Err(OutboundError::Connection(message)) => Ok(Err(HttpError::Connection(message))),
         }
     }
 }

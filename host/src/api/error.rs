@@ -47,6 +47,11 @@ impl ApiError {
         Self { status: StatusCode::PAYLOAD_TOO_LARGE, code: "payload_too_large", message: message.into() }
     }
 
+    /// Any status with its stable code.
+    pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
     /// 500: something failed on the server's side; details are in its log.
     pub fn internal(message: impl Into<String>) -> Self {
         Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: message.into() }

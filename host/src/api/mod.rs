@@ -10,9 +10,13 @@ mod experiment_export;
 mod experiments;
 mod ids;
 mod params;
+mod playground;
 mod plugins;
 mod projects;
+mod prompt_tasks;
+mod prompts;
 mod registry;
+mod secrets;
 mod sessions;
 mod span_query;
 mod spans;
@@ -50,6 +54,12 @@ pub struct AppState {
     pub jobs: crate::evaluation::JobSignal,
     /// Largest plugin component `POST /v1/plugins` accepts.
     pub max_plugin_bytes: usize,
+    /// Stored secrets (provider API keys).
+    pub secrets: crate::secrets::Secrets,
+    /// Provider plugins with pacing and retries.
+    pub providers: crate::providers::Providers,
+    /// Server-side prompt tasks of experiments.
+    pub tasks: crate::prompt_task::TaskRunner,
 }
 
 impl FromRef<AppState> for Ingestor {
@@ -90,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .merge(registry::routes(state.max_plugin_bytes))
         .merge(evaluators::routes())
         .merge(compare::routes())
+        .merge(prompts::routes())
+        .merge(playground::routes())
+        .merge(prompt_tasks::routes())
+        .merge(secrets::routes())
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))

@@ -46,6 +46,7 @@ pub fn plugin_json(record: &PluginRecord, installed: Option<&InstalledPlugin>) -
         "manifest": parse(&record.manifest),
         "grants": parse(&record.grants),
         "limits": parse(&record.limits),
+        "config": parse(&record.config),
         "created_at": iso_time(record.created_ns),
     })
 }
@@ -179,10 +180,12 @@ struct PluginPatch {
     enabled: Option<bool>,
     grants: Option<Grants>,
     limits: Option<crate::plugins::RequestedLimits>,
+    /// What `host.config` answers when no caller gives a configuration.
+    config: Option<serde_json::Map<String, Value>>,
 }
 
 /// `PATCH /v1/plugins/{name}[@version]`: enables or disables a version, or changes its grants
-/// (only what its manifest asks for) and limits.
+/// (only what its manifest asks for), limits and configuration.
 async fn update(State(state): State<AppState>, Path(reference): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
     let patch: PluginPatch =
         serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
@@ -208,6 +211,10 @@ async fn update(State(state): State<AppState>, Path(reference): Path<String>, bo
         let grants_text = serde_json::to_string(&grants).map_err(|err| ApiError::invalid(err.to_string()))?;
         let limits_text = serde_json::to_string(&limits).map_err(|err| ApiError::invalid(err.to_string()))?;
         state.store.set_plugin_policy(record.id, &grants_text, &limits_text).await?;
+    }
+    if let Some(config) = patch.config {
+        let text = Value::Object(config).to_string();
+        state.store.set_plugin_config(record.id, &text).await?;
     }
     if let Some(enabled) = patch.enabled {
         state.store.set_plugin_enabled(record.id, enabled).await?;

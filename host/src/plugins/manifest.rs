@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 const MAX_FUEL: u64 = 50_000_000_000;
 const MAX_DEADLINE_MS: u64 = 60_000;
 
+/// In a manifest's `hosts` or `secrets`: the administrator may grant any.
+pub const ANY: &str = "*";
+
 /// A plugin's manifest: who it is and what it needs. Every field is optional; name, version and
 /// description default to what the component's `describe` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,9 +24,10 @@ pub struct Manifest {
     pub description: Option<String>,
     /// Limits the plugin needs per call.
     pub limits: RequestedLimits,
-    /// Hosts it wants to reach through `outbound-http`.
+    /// Hosts it wants to reach through `outbound-http`; `*` lets the administrator grant any
+    /// host (a general adapter, such as an OpenAI-compatible one, cannot know them in advance).
     pub hosts: BTreeSet<String>,
-    /// Secrets it wants the host to put into its request headers.
+    /// Secrets it wants the host to put into its request headers; `*` for any.
     pub secrets: BTreeSet<String>,
     /// Whether it wants the `llm` import.
     pub llm: bool,
@@ -125,10 +129,17 @@ impl Manifest {
 
     /// Checks that `grants` gives nothing the manifest did not ask for.
     pub fn check_grants(&self, grants: &Grants) -> Result<(), ManifestError> {
-        if let Some(host) = grants.hosts.iter().find(|host| !self.hosts.contains(*host)) {
+        let any_host = self.hosts.contains(ANY);
+        if let Some(host) = grants.hosts.iter().find(|host| !any_host && !self.hosts.contains(*host)) {
             return Err(ManifestError::NotRequested { what: "host", value: host.clone() });
         }
-        if let Some(secret) = grants.secrets.iter().find(|secret| !self.secrets.contains(*secret)) {
+        if let Some(host) = grants.hosts.iter().find(|host| *host == ANY) {
+            return Err(ManifestError::NotRequested { what: "host (grant hosts by name)", value: host.clone() });
+        }
+        let any_secret = self.secrets.contains(ANY);
+        if let Some(secret) =
+            grants.secrets.iter().find(|secret| *secret == ANY || (!any_secret && !self.secrets.contains(*secret)))
+        {
             return Err(ManifestError::NotRequested { what: "secret", value: secret.clone() });
         }
         if grants.llm && !self.llm {
@@ -170,6 +181,21 @@ mod tests {
         );
         let llm = Grants { llm: true, ..Grants::default() };
         assert!(manifest.check_grants(&llm).is_err());
+    }
+
+    #[test]
+    fn a_wildcard_request_lets_any_named_grant_through() {
+        let manifest = Manifest { hosts: [ANY.into()].into(), secrets: [ANY.into()].into(), ..Manifest::default() };
+        let named = Grants {
+            hosts: ["127.0.0.1".into()].into(),
+            secrets: ["OPENAI_API_KEY".into()].into(),
+            private_addresses: true,
+            ..Grants::default()
+        };
+        assert!(manifest.check_grants(&named).is_ok());
+        let wildcard = Grants { hosts: [ANY.into()].into(), ..Grants::default() };
+        assert!(manifest.check_grants(&wildcard).is_err(), "a grant must name its hosts");
+        assert!(Manifest::default().check_grants(&named).is_err());
     }
 
     #[test]

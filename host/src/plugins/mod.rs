@@ -12,9 +12,9 @@ mod redaction;
 mod registry;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use ember_sandbox::{Grants, Limits, LoadError, Plugin, Sandbox, SandboxConfig};
+use ember_sandbox::{Grants, Limits, LoadError, Plugin, Sandbox, SandboxConfig, Services};
 
 pub use manifest::{check_name, check_version, Manifest, ManifestError, RequestedLimits};
 pub use pipeline::{OnError, Pipeline, PipelineConfig, PipelineError, PipelineStage, StageReport};
@@ -62,11 +62,12 @@ impl From<&InstalledPlugin> for ResolvedPlugin {
     }
 }
 
-/// `plugin` under the limits and grants stored in its registry row.
-fn with_policy(plugin: &Plugin, record: &PluginRecord) -> Plugin {
+/// `plugin` under the limits, grants and configuration stored in its registry row, with the
+/// server's outbound HTTP and `llm` services.
+fn with_policy(plugin: &Plugin, record: &PluginRecord, services: &Services) -> Plugin {
     let limits: Limits = serde_json::from_str(&record.limits).unwrap_or_default();
     let grants: Grants = serde_json::from_str(&record.grants).unwrap_or_default();
-    plugin.with_limits(limits).with_grants(grants)
+    plugin.with_limits(limits).with_grants(grants).with_config(record.config.as_str()).with_services(services.clone())
 }
 
 /// The sandbox and the plugin versions loaded in it, by registry id.
@@ -74,6 +75,8 @@ fn with_policy(plugin: &Plugin, record: &PluginRecord) -> Plugin {
 pub struct PluginHost {
     sandbox: Sandbox,
     installed: Arc<RwLock<BTreeMap<i64, InstalledPlugin>>>,
+    /// Set once at start, before any plugin is loaded.
+    services: Arc<OnceLock<Services>>,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -92,7 +95,24 @@ impl PluginHost {
             memory_budget,
             ..SandboxConfig::default()
         })?;
-        Ok(Self { sandbox, installed: Arc::default() })
+        Ok(Self { sandbox, installed: Arc::default(), services: Arc::default() })
+    }
+
+    /// Gives every plugin loaded from now on the server's outbound HTTP client and `llm` broker.
+    /// Call once, before loading plugins; later calls are ignored.
+    pub fn set_services(&self, services: Services) {
+        if self.services.set(services).is_err() {
+            tracing::warn!("plugin services were already set");
+        }
+    }
+
+    fn services(&self) -> Services {
+        self.services.get().cloned().unwrap_or_default()
+    }
+
+    /// `plugin` under `record`'s policy and the server's services.
+    pub(crate) fn with_policy(&self, plugin: &Plugin, record: &PluginRecord) -> Plugin {
+        with_policy(plugin, record, &self.services())
     }
 
     /// The sandbox plugins run in.
@@ -108,7 +128,7 @@ impl PluginHost {
             .sandbox
             .load(wasm, Limits::interpreted())
             .map_err(|source| PluginHostError::Load { name: record.name.clone(), source })?;
-        Ok(InstalledPlugin { plugin: with_policy(&plugin, &record), record: Arc::new(record) })
+        Ok(InstalledPlugin { plugin: self.with_policy(&plugin, &record), record: Arc::new(record) })
     }
 
     /// Makes a loaded version available (replacing an older copy of the same id).
@@ -127,9 +147,10 @@ impl PluginHost {
 
     /// Updates the stored row of a loaded version (enabled flag, limits, grants) in place.
     pub fn update_record(&self, record: PluginRecord) {
+        let services = self.services();
         if let Ok(mut map) = self.installed.write() {
             if let Some(installed) = map.get_mut(&record.id) {
-                installed.plugin = with_policy(&installed.plugin, &record);
+                installed.plugin = with_policy(&installed.plugin, &record, &services);
                 installed.record = Arc::new(record);
             }
         }

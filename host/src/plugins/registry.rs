@@ -93,7 +93,7 @@ impl PluginHost {
         let created = !matches!(registered, Registered::Unchanged(_));
         let record = registered.record().clone();
         // The row's limits and grants apply (an unchanged row keeps the ones it had).
-        let plugin = super::with_policy(&plugin, &record);
+        let plugin = self.with_policy(&plugin, &record);
         let installed = InstalledPlugin { plugin, record: std::sync::Arc::new(record) };
         self.insert(installed.clone());
         Ok((installed, created))
@@ -161,7 +161,13 @@ impl PluginHost {
                     continue;
                 }
             };
-            let manifest = Manifest { name: Some(name.clone()), ..Manifest::default() };
+            let manifest = match bundled_manifest(&path) {
+                Ok(manifest) => Manifest { name: Some(name.clone()), ..manifest },
+                Err(err) => {
+                    tracing::error!(path = %path.display(), error = %err, "plugin manifest not usable; plugin skipped");
+                    continue;
+                }
+            };
             let upload = Upload { wasm, manifest, grants: Grants::default(), source: "bundled", fallback_name: None };
             match self.register(store, upload).await {
                 Ok((installed, _)) => {
@@ -173,6 +179,16 @@ impl PluginHost {
             }
         }
         Ok(registered)
+    }
+}
+
+/// The manifest shipped beside a bundled component (`name.manifest.json`), or the default one.
+fn bundled_manifest(wasm: &Path) -> Result<Manifest, String> {
+    let path = wasm.with_extension("manifest.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| format!("{}: {err}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(err) => Err(format!("{}: {err}", path.display())),
     }
 }
 

@@ -18,6 +18,8 @@ pub struct PluginRecord {
     pub manifest: String,
     pub grants: String,
     pub limits: String,
+    /// What `host.config` answers when no caller gives a configuration (JSON object text).
+    pub config: String,
     pub enabled: bool,
     pub source: String,
     pub created_ns: i64,
@@ -62,11 +64,11 @@ fn columns(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
             "SELECT p.id, p.name, p.version, p.world, p.wit_version, p.sha256, b.size_bytes, p.manifest, \
-             p.grants, p.limits, p.enabled, p.source, p.created_ns FROM plugins p JOIN plugin_blobs b ON b.sha256 = p.sha256"
+             p.grants, p.limits, p.config, p.enabled, p.source, p.created_ns FROM plugins p JOIN plugin_blobs b ON b.sha256 = p.sha256"
         }
         Dialect::Postgres => {
             "SELECT p.id, p.name, p.version, p.world, p.wit_version, p.sha256, b.size_bytes, p.manifest::text AS manifest, \
-             p.grants::text AS grants, p.limits::text AS limits, p.enabled, p.source, p.created_ns \
+             p.grants::text AS grants, p.limits::text AS limits, p.config, p.enabled, p.source, p.created_ns \
              FROM plugins p JOIN plugin_blobs b ON b.sha256 = p.sha256"
         }
     }
@@ -209,6 +211,13 @@ impl Store {
             .bind_json(limits)
             .push(" WHERE id = ")
             .bind(Param::I64(id));
+        Ok(self.execute(&sql).await? > 0)
+    }
+
+    /// Replaces a plugin version's configuration (JSON object text); false when it does not exist.
+    pub async fn set_plugin_config(&self, id: i64, config: &str) -> Result<bool> {
+        let mut sql = self.sql();
+        sql.push("UPDATE plugins SET config = ").bind(Param::Str(config)).push(" WHERE id = ").bind(Param::I64(id));
         Ok(self.execute(&sql).await? > 0)
     }
 

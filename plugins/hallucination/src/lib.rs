@@ -1,0 +1,109 @@
+//! `hallucination` evaluator, an LLM judge (factual / hallucinated): is every claim of the output
+//! backed by the reference text?
+//!
+//! Reads the question (`input`: its `question`/`query`/`input`/`prompt` field, else the whole
+//! input as text), the answer (`output`) and a reference text: metadata `reference` or `context`,
+//! else `expected`, else the input's `context` or `reference` field (a list of documents is joined
+//! paragraph by paragraph). Without a reference the example is `invalid-input`.
+//!
+//! Configuration: `provider` and `model` (required), `temperature` (0), `max_tokens`, `template`
+//! (replaces the prompt below; variables `{input}`, `{output}`, `{reference}`). The score is named
+//! `hallucination`: 1.0 and label `factual`, or 0.0 and label `hallucinated`, with the model's
+//! explanation.
+
+use ember_plugin_sdk::evaluator::{Descriptor, EvalInput, Evaluator, PluginError, Score};
+use llm_judge::inputs::Reference;
+use llm_judge::Judge;
+
+/// The judge: its prompt, labels and reference.
+pub const JUDGE: Judge = Judge {
+    name: "hallucination",
+    description: "LLM judge: is every claim of the output backed by the reference text? (factual / hallucinated)",
+    template: TEMPLATE,
+    good: "factual",
+    bad: "hallucinated",
+    reference: Reference::Context,
+    reference_name: "a reference text",
+};
+
+/// The prompt; written for Ember in the spirit of Phoenix's built-in template of the same name.
+const TEMPLATE: &str = "\
+You are checking an answer for hallucinations: claims that the reference text does not back up.\n\
+Judge only against the reference text below, never against your own knowledge. An answer that\n\
+invents a fact, changes a detail (a name, a number, a date) or asserts something the reference does\n\
+not say is hallucinated, however plausible it sounds.\n\
+\n\
+<question>\n\
+{input}\n\
+</question>\n\
+\n\
+<reference>\n\
+{reference}\n\
+</reference>\n\
+\n\
+<answer>\n\
+{output}\n\
+</answer>\n\
+\n\
+Reply in exactly this format:\n\
+EXPLANATION: one or two sentences on which claims the reference does or does not back up.\n\
+LABEL: factual or hallucinated\n\
+\n\
+Use \"factual\" only when every claim of the answer is backed by the reference; otherwise use \"hallucinated\".";
+
+/// The plugin.
+pub struct Hallucination;
+
+impl Evaluator for Hallucination {
+    fn describe() -> Descriptor {
+        JUDGE.describe()
+    }
+
+    fn evaluate(input: EvalInput) -> Result<Vec<Score>, PluginError> {
+        JUDGE.evaluate(input)
+    }
+}
+
+ember_plugin_sdk::export_evaluator!(Hallucination);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_shows_question_and_reference() {
+        let mut input = EvalInput::new(r#"{"question": "Capital of France?"}"#, r#""Paris""#, None);
+        input.metadata = r#"{"context": "Paris is the capital of France."}"#.into();
+        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
+        assert!(prompt.contains("<question>\nCapital of France?\n</question>"), "{prompt}");
+        assert!(prompt.contains("<reference>\nParis is the capital of France.\n"), "{prompt}");
+        assert!(prompt.contains("LABEL: factual or hallucinated"), "{prompt}");
+        assert!(!prompt.contains('{'), "{prompt}");
+    }
+
+    #[test]
+    fn missing_reference_is_invalid_input() {
+        let input = EvalInput::new(r#""Capital of France?""#, r#""Paris""#, None);
+        let err = JUDGE.prompt(JUDGE.template, &input).unwrap_err();
+        assert!(matches!(err, PluginError::InvalidInput(_)), "{err:?}");
+    }
+
+    #[test]
+    fn replies_map_to_scores() {
+        let good = JUDGE.score("EXPLANATION: The reference names Paris as the capital.\nLABEL: factual").unwrap();
+        assert_eq!(
+            (good.name.as_str(), good.score, good.label.as_deref()),
+            ("hallucination", Some(1.0), Some("factual"))
+        );
+        let bad = JUDGE.score("**LABEL:** Hallucinated").unwrap();
+        assert_eq!((bad.score, bad.label.as_deref()), (Some(0.0), Some("hallucinated")));
+    }
+
+    #[test]
+    fn unparsable_replies_are_errors() {
+        for reply in ["", "I cannot decide.", "It is either factual or hallucinated."] {
+            let err = JUDGE.score(reply).unwrap_err();
+            assert!(err.message().starts_with("unparsable judge reply: "), "{err:?}");
+        }
+    }
+}
