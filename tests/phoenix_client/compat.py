@@ -305,11 +305,118 @@ def flow_experiments(ctx: Ctx) -> None:
     eq(len(names), 3 * len(runs), "all evaluations stored")
 
 
+# --- prompts --------------------------------------------------------------------------------
+
+
+def _capitals_prompt(question: str) -> Any:
+    from phoenix.client.types.prompts import PromptVersion
+
+    return PromptVersion.from_openai(
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "system", "content": "You are {{ persona }}."},
+                {"role": "user", "content": question},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call-1",
+                            "type": "function",
+                            "function": {"name": "lookup", "arguments": '{"city": "Paris"}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call-1", "content": "Paris is the capital"},
+            ],
+            "temperature": 0.2,
+            "max_completion_tokens": 32,
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "lookup",
+                        "description": "look a city up",
+                        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                    },
+                }
+            ],
+            "tool_choice": "auto",
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "answer",
+                    "schema": {"type": "object", "properties": {"answer": {"type": "string"}}},
+                    "strict": True,
+                },
+            },
+        },
+        description="capital cities",
+    )
+
+
+def flow_prompts(ctx: Ctx) -> None:
+    c = ctx.client
+    name = f"capitals-{ctx.suffix}"
+    sent = _capitals_prompt("Capital of {{country}}?")
+    v1 = c.prompts.create(name=name, version=sent, prompt_description="geo", prompt_metadata={"team": "qa"})
+    check(bool(v1.id), f"created version has an id: {v1.id!r}")
+    dumped = v1._dumps()
+    expected = sent._dumps()
+    for key in ["template", "invocation_parameters", "tools", "response_format", "model_name", "template_format"]:
+        eq(dumped.get(key), expected.get(key), f"stored {key}")
+
+    eq(c.prompts.get(prompt_identifier=name).id, v1.id, "get latest by name")
+    eq(c.prompts.get(prompt_version_id=v1.id)._dumps(), dumped, "get by version id")
+
+    variables = {"persona": "a geographer", "country": "France"}
+    formatted = v1.format(variables=variables)
+    messages = list(formatted.messages)
+    eq(messages[0], {"role": "system", "content": "You are a geographer."}, "formatted system message")
+    eq(messages[1], {"role": "user", "content": "Capital of France?"}, "formatted user message")
+    eq(messages[2]["tool_calls"][0]["function"]["name"], "lookup", "formatted tool call")
+    eq(messages[3]["role"], "tool", "formatted tool message")
+    kwargs = dict(formatted.kwargs)
+    eq(kwargs["model"], "gpt-4o-mini", "formatted model")
+    eq(kwargs["temperature"], 0.2, "formatted temperature")
+    eq(kwargs["max_completion_tokens"], 32, "formatted max tokens")
+    eq(kwargs["tool_choice"], "auto", "formatted tool choice")
+    eq(kwargs["tools"][0]["function"]["name"], "lookup", "formatted tools")
+    eq(kwargs["response_format"]["json_schema"]["name"], "answer", "formatted response format")
+
+    c.prompts.tags.create(prompt_version_id=v1.id, name="production", description="live")
+    eq(c.prompts.get(prompt_identifier=name, tag="production").id, v1.id, "get by tag")
+    tags = c.prompts.tags.list(prompt_version_id=v1.id)
+    eq([(t["name"], t.get("description")) for t in tags], [("production", "live")], "tags of v1")
+
+    # A second version becomes latest; moving the tag leaves v1 untagged.
+    v2 = c.prompts.create(name=name, version=_capitals_prompt("Capital city of {{country}}?"))
+    check(v2.id != v1.id, "second version has its own id")
+    eq(c.prompts.get(prompt_identifier=name).id, v2.id, "latest is the second version")
+    c.prompts.tags.create(prompt_version_id=v2.id, name="production")
+    eq(c.prompts.get(prompt_identifier=name, tag="production").id, v2.id, "tag moved")
+    eq(c.prompts.tags.list(prompt_version_id=v1.id), [], "v1 lost the tag")
+    second = c.prompts.get(prompt_version_id=v2.id).format(variables=variables)
+    eq(list(second.messages)[1]["content"], "Capital city of France?", "second version formats")
+
+    updated = c.prompts.update(prompt_identifier=name, prompt_description="capitals", prompt_metadata={"v": 2})
+    eq((updated["name"], updated["description"], updated["metadata"]), (name, "capitals", {"v": 2}), "update")
+    c.prompts.delete(prompt_identifier=name)
+    try:
+        c.prompts.get(prompt_identifier=name)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a deleted prompt is not found")
+
+
 FLOWS: dict[str, Callable[[Ctx], None]] = {
     "spans": flow_spans,
     "annotations": flow_annotations,
     "datasets": flow_datasets,
     "experiments": flow_experiments,
+    "prompts": flow_prompts,
 }
 
 

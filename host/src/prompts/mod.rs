@@ -4,8 +4,11 @@
 //! The REST API is `api::prompts`, storage `store::prompts`; this module is the part both share
 //! and that the playground and prompt tasks call.
 
+mod invocation;
 mod params;
 mod render;
+#[cfg(test)]
+mod store_tests;
 mod template;
 pub mod validate;
 

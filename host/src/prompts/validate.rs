@@ -54,23 +54,6 @@ pub const MODEL_PROVIDERS: [&str; 17] = [
     "META",
 ];
 
-/// Invocation parameter types that take OpenAI's parameters.
-const OPENAI_FAMILY: [&str; 13] = [
-    "openai",
-    "azure_openai",
-    "deepseek",
-    "xai",
-    "ollama",
-    "cerebras",
-    "fireworks",
-    "groq",
-    "moonshot",
-    "perplexity",
-    "together",
-    "zai",
-    "meta",
-];
-
 #[derive(Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 #[allow(dead_code)] // Parsed only to check the shape.
@@ -226,7 +209,9 @@ fn check_template(template: &Value) -> Result<(), ValidationError> {
         let field = format!("template.messages[{i}].content");
         match message.get("content") {
             Some(Value::String(_)) => {}
-            Some(Value::Array(parts)) if parts.is_empty() => return Err(error(&field, "at least one part is required")),
+            Some(Value::Array(parts)) if parts.is_empty() => {
+                return Err(error(&field, "at least one part is required"))
+            }
             Some(Value::Array(parts)) => {
                 for (j, part) in parts.iter().enumerate() {
                     check_shape::<Part>(&format!("{field}[{j}]"), part)?;
@@ -253,7 +238,7 @@ pub fn version_data(body: &Value) -> Result<VersionData, ValidationError> {
     }
     let invocation_parameters =
         body.get("invocation_parameters").cloned().ok_or_else(|| error("invocation_parameters", "field required"))?;
-    check_invocation_parameters(&invocation_parameters)?;
+    super::invocation::check(&invocation_parameters)?;
     let present = |key: &str| body.get(key).filter(|v| !v.is_null()).cloned();
     let tools = present("tools");
     if let Some(tools) = &tools {
@@ -284,111 +269,6 @@ pub fn version_data(body: &Value) -> Result<VersionData, ValidationError> {
         response_format,
     })
 }
-
-/// `{"type": t, t: {...}}` with `t` a known provider type and known, well-typed keys.
-fn check_invocation_parameters(value: &Value) -> Result<(), ValidationError> {
-    let field = "invocation_parameters";
-    let object = value.as_object().ok_or_else(|| error(field, "expected an object"))?;
-    let kind = object.get("type").and_then(Value::as_str).ok_or_else(|| error(field, "\"type\" is required"))?;
-    let (allowed, required): (&[(&str, Kind)], &[&str]) = match kind {
-        k if OPENAI_FAMILY.contains(&k) => (&OPENAI_KEYS, &[]),
-        "anthropic" => (&ANTHROPIC_KEYS, &["max_tokens"]),
-        "google" => (&GOOGLE_KEYS, &[]),
-        "aws" => (&AWS_KEYS, &[]),
-        other => return Err(error(field, format!("unknown invocation parameters type {other:?}"))),
-    };
-    if let Some(extra) = object.keys().find(|k| *k != "type" && *k != kind) {
-        return Err(error(field, format!("unexpected key {extra:?} for type {kind:?}")));
-    }
-    let content_field = format!("{field}.{kind}");
-    let content =
-        object.get(kind).and_then(Value::as_object).ok_or_else(|| error(&content_field, "object required"))?;
-    if let Some(missing) = required.iter().find(|key| !content.contains_key(**key)) {
-        return Err(error(&format!("{content_field}.{missing}"), "field required"));
-    }
-    for (key, value) in content {
-        let at = format!("{content_field}.{key}");
-        let kind = allowed.iter().find(|(name, _)| name == key).map(|(_, kind)| *kind);
-        let kind = kind.ok_or_else(|| error(&at, "unknown parameter"))?;
-        if !kind.accepts(value) {
-            return Err(error(&at, format!("expected {}, got {value}", kind.name())));
-        }
-    }
-    Ok(())
-}
-
-/// The JSON type an invocation parameter must have.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Number,
-    Integer,
-    Strings,
-    Text,
-    Object,
-}
-
-impl Kind {
-    fn accepts(self, value: &Value) -> bool {
-        match self {
-            Kind::Number => value.is_number(),
-            Kind::Integer => value.is_i64() || value.is_u64(),
-            Kind::Strings => value.as_array().is_some_and(|items| items.iter().all(Value::is_string)),
-            Kind::Text => value.is_string(),
-            Kind::Object => value.is_object(),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Number => "a number",
-            Kind::Integer => "an integer",
-            Kind::Strings => "a list of strings",
-            Kind::Text => "a string",
-            Kind::Object => "an object",
-        }
-    }
-}
-
-const OPENAI_KEYS: [(&str, Kind); 10] = [
-    ("temperature", Kind::Number),
-    ("max_tokens", Kind::Integer),
-    ("max_completion_tokens", Kind::Integer),
-    ("frequency_penalty", Kind::Number),
-    ("presence_penalty", Kind::Number),
-    ("top_p", Kind::Number),
-    ("seed", Kind::Integer),
-    ("stop", Kind::Strings),
-    ("reasoning_effort", Kind::Text),
-    ("extra_body", Kind::Object),
-];
-
-const ANTHROPIC_KEYS: [(&str, Kind); 7] = [
-    ("max_tokens", Kind::Integer),
-    ("temperature", Kind::Number),
-    ("top_p", Kind::Number),
-    ("stop_sequences", Kind::Strings),
-    ("output_config", Kind::Object),
-    ("thinking", Kind::Object),
-    ("extra_body", Kind::Object),
-];
-
-const GOOGLE_KEYS: [(&str, Kind); 8] = [
-    ("temperature", Kind::Number),
-    ("max_output_tokens", Kind::Integer),
-    ("stop_sequences", Kind::Strings),
-    ("presence_penalty", Kind::Number),
-    ("frequency_penalty", Kind::Number),
-    ("top_p", Kind::Number),
-    ("top_k", Kind::Integer),
-    ("thinking_config", Kind::Object),
-];
-
-const AWS_KEYS: [(&str, Kind); 4] = [
-    ("max_tokens", Kind::Integer),
-    ("temperature", Kind::Number),
-    ("top_p", Kind::Number),
-    ("stop_sequences", Kind::Strings),
-];
 
 #[cfg(test)]
 mod tests {
@@ -434,7 +314,10 @@ mod tests {
         assert_eq!(refused(|v| v["model_provider"] = json!("openai")).field, "model_provider");
         assert_eq!(refused(|v| v["template_type"] = json!("STR")).field, "template");
         assert_eq!(refused(|v| v["template"]["messages"][0]["role"] = json!("narrator")).field, "template");
-        assert_eq!(refused(|v| v["template"]["messages"][1]["content"] = json!([])).field, "template.messages[1].content");
+        assert_eq!(
+            refused(|v| v["template"]["messages"][1]["content"] = json!([])).field,
+            "template.messages[1].content"
+        );
         let bad_part = refused(|v| v["template"]["messages"][1]["content"][0]["type"] = json!("image"));
         assert_eq!(bad_part.field, "template.messages[1].content[0]");
         assert_eq!(refused(|v| v["template"]["extra"] = json!(1)).field, "template");
