@@ -142,7 +142,13 @@ impl TaskRunner {
             }
             match result {
                 Ok(done) => tracing::info!(experiment = experiment_id, runs = done, "prompt task finished"),
-                Err(err) => tracing::error!(experiment = experiment_id, error = %err, "prompt task stopped"),
+                Err(err) => {
+                    tracing::error!(experiment = experiment_id, error = %err, "prompt task stopped");
+                    // Not taken up again and again: starting the task again retries it.
+                    if let Err(err) = runner.store.finish_prompt_task(experiment_id).await {
+                        tracing::warn!(experiment = experiment_id, error = %err, "prompt task not marked finished");
+                    }
+                }
             }
         });
     }

@@ -19,9 +19,9 @@ use crate::plugins::{Pipeline, PipelineConfig, PluginHost, PluginHostError};
 use crate::providers::{Broker, HttpTransport, Pacing, Providers};
 use crate::queue::span_queue;
 use crate::secrets::Secrets;
-use ember_sandbox::Services;
 use crate::store::{Store, StoreError};
 use crate::writer::spawn_writer;
+use ember_sandbox::Services;
 
 /// Why the server could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]

@@ -25,8 +25,13 @@ pub(crate) enum Refusal {
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 /// Headers the client owns: routing, framing and hop-by-hop headers.
-const RESERVED_HEADERS: [&str; 10] = [
+/// `accept-encoding` and ranges are reserved too: a compressed or partial reply would hide an
+/// echoed secret from the host's scrubbing.
+const RESERVED_HEADERS: [&str; 13] = [
     "host",
+    "accept-encoding",
+    "range",
+    "if-range",
     "content-length",
     "transfer-encoding",
     "connection",
@@ -83,6 +88,14 @@ pub(crate) fn check(raw: RawRequest, grants: &Grants, remaining: Duration) -> Re
         return Err(Refusal::Denied {
             capability: "secret",
             detail: format!("secret {} is not granted", header.secret),
+        });
+    }
+    // A secret crosses the network in clear over plain HTTP: only to local servers, whose
+    // addresses had to be granted explicitly.
+    if !raw.secret_headers.is_empty() && url.scheme() == "http" && !grants.private_addresses {
+        return Err(Refusal::Denied {
+            capability: "secret",
+            detail: format!("secrets are sent over https only (host {host})"),
         });
     }
     let headers = raw
@@ -158,8 +171,19 @@ pub fn is_private_ip(ip: IpAddr) -> bool {
                 || a >= 240
         }
         IpAddr::V6(ip) => {
-            let first = ip.segments()[0];
-            ip.is_loopback()
+            let segments = ip.segments();
+            let first = segments[0];
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address.
+            let embedded = |high: u16, low: u16| {
+                let [a, b] = high.to_be_bytes();
+                let [c, d] = low.to_be_bytes();
+                is_private_ip(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
+            (first == 0x0064 && segments[1] == 0xff9b && segments[2..6] == [0; 4] && embedded(segments[6], segments[7]))
+                || (first == 0x2002 && embedded(segments[1], segments[2]))
+                || (first & 0xffc0) == 0xfec0
+                || (first & 0xff00) == 0xff00
+                || ip.is_loopback()
                 || ip.is_unspecified()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80

@@ -142,7 +142,9 @@ impl Sandbox {
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 
 fn engine_config(config: &SandboxConfig) -> Config {
-    let slots = config.max_concurrent_calls.max(1);
+    // Twice the admitted calls: a call made from inside another (an evaluator's `llm` import
+    // running a provider) is not admitted separately but still needs its own instance slot.
+    let slots = config.max_concurrent_calls.max(1).saturating_mul(2);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots)
         .total_core_instances(slots.saturating_mul(16))

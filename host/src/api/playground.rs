@@ -15,9 +15,7 @@ use crate::providers::prompt::{self, PromptError, PromptSelector};
 use crate::providers::{record_call, wire, CallRecord, ProviderError, RetryPolicy};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/playground/chat", post(chat))
-        .route("/v1/plugins/{reference}/models", get(models))
+    Router::new().route("/v1/playground/chat", post(chat)).route("/v1/plugins/{reference}/models", get(models))
 }
 
 /// The project playground calls are recorded in unless the request names another.
@@ -72,10 +70,9 @@ async fn build_request(state: &AppState, body: ChatBody) -> ApiResult<(String, C
     if body.messages.is_none() && (body.prompt.is_some() || body.prompt_version_id.is_some()) {
         let selector = PromptSelector { prompt: body.prompt, prompt_version_id: body.prompt_version_id, tag: body.tag };
         let version = selector.resolve(&state.store).await.map_err(prompt_error)?;
-        let provider = prompt::provider_for(&version, body.provider.as_deref(), |name| {
-            state.plugins.resolve(name).is_some()
-        })
-        .map_err(prompt_error)?;
+        let provider =
+            prompt::provider_for(&version, body.provider.as_deref(), |name| state.plugins.resolve(name).is_some())
+                .map_err(prompt_error)?;
         let request = prompt::request(&version, &body.variables, body.model).map_err(prompt_error)?;
         return Ok((provider, request, project));
     }
@@ -85,8 +82,8 @@ async fn build_request(state: &AppState, body: ChatBody) -> ApiResult<(String, C
     let invalid = |err: wire::WireError| ApiError::invalid(err.to_string());
     let messages = wire::messages(&messages).map_err(invalid)?;
     let tools = body.tools.as_ref().map(wire::tools).transpose().map_err(invalid)?.unwrap_or_default();
-    let request = wire::request(model, messages, tools, body.response_format, &body.invocation_parameters)
-        .map_err(invalid)?;
+    let request =
+        wire::request(model, messages, tools, body.response_format, &body.invocation_parameters).map_err(invalid)?;
     Ok((provider, request, project))
 }
 

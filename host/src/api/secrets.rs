@@ -32,7 +32,9 @@ struct ChangeBody {
 
 fn secret_error(err: SecretError) -> ApiError {
     match err {
-        SecretError::Disabled => ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, "secrets_disabled", err.to_string()),
+        SecretError::Disabled => {
+            ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, "secrets_disabled", err.to_string())
+        }
         SecretError::InvalidKey(_) => ApiError::invalid(err.to_string()),
         SecretError::Store(err) => err.into(),
         SecretError::Cipher(err) => {
@@ -51,9 +53,8 @@ async fn change(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Va
             return Err(ApiError::invalid(format!("secrets[{index}]: `value` is required (null deletes)")));
         }
     }
-    let body: ChangeBody = serde_json::from_value(raw).map_err(|_| {
-        ApiError::invalid("expected {\"secrets\": [{\"key\": string, \"value\": string or null}, …]}")
-    })?;
+    let body: ChangeBody = serde_json::from_value(raw)
+        .map_err(|_| ApiError::invalid("expected {\"secrets\": [{\"key\": string, \"value\": string or null}, …]}"))?;
     let entries = body.secrets.into_iter().map(|entry| (entry.key, entry.value)).collect();
     let (upserted, deleted) = state.secrets.change(entries).await.map_err(secret_error)?;
     tracing::info!(upserted = ?upserted, deleted = ?deleted, "secrets changed");
@@ -63,6 +64,7 @@ async fn change(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Va
 /// `GET /v1/secrets`: the stored keys and when each changed; never values.
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let keys = state.secrets.list().await.map_err(secret_error)?;
-    let data: Vec<Value> = keys.into_iter().map(|(key, ns)| json!({ "key": key, "updated_at": iso_time(ns) })).collect();
+    let data: Vec<Value> =
+        keys.into_iter().map(|(key, ns)| json!({ "key": key, "updated_at": iso_time(ns) })).collect();
     Ok(Json(json!({ "data": data, "enabled": state.secrets.enabled() })))
 }

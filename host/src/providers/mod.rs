@@ -145,7 +145,16 @@ impl Providers {
         outcome.result = loop {
             let Some(slot) = gates.enter(deadline) else { break Err(ProviderError::Deadline) };
             outcome.attempts += 1;
-            let report = resolved.plugin.chat(request);
+            // A caller's deadline bounds the attempt itself too, not only the waits between.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let plugin = if left < resolved.plugin.limits().deadline {
+                let mut limits = resolved.plugin.limits().clone();
+                limits.deadline = left;
+                resolved.plugin.with_limits(limits)
+            } else {
+                resolved.plugin.clone()
+            };
+            let report = plugin.chat(request);
             drop(slot);
             let kind = match &report.outcome {
                 Ok(Ok(_)) => "ok",

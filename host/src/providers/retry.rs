@@ -130,10 +130,10 @@ impl Pacing {
             .or_insert_with(|| {
                 Arc::new(ProviderGates {
                     concurrency: Gate::new(self.max_concurrency),
-                    pace: self.requests_per_minute.filter(|rpm| *rpm > 0).map(|rpm| Pace {
-                        interval: Duration::from_secs(60) / rpm,
-                        next: Mutex::new(Instant::now()),
-                    }),
+                    pace: self
+                        .requests_per_minute
+                        .filter(|rpm| *rpm > 0)
+                        .map(|rpm| Pace { interval: Duration::from_secs(60) / rpm, next: Mutex::new(Instant::now()) }),
                 })
             })
             .clone()

@@ -35,15 +35,27 @@ pub struct Recorded {
 }
 
 fn text(key: &str, value: impl Into<String>) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
+        ..Default::default()
+    }
 }
 
 fn float(key: &str, value: f64) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(value)) }), ..Default::default() }
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(value)) }),
+        ..Default::default()
+    }
 }
 
 fn message_attributes(prefix: &str, index: usize, message: &Message, out: &mut Vec<KeyValue>) {
@@ -137,7 +149,10 @@ fn random_hex(bytes: usize) -> String {
 fn export_request(project: &str, span: Span) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![text("openinference.project.name", project)], ..Default::default() }),
+            resource: Some(Resource {
+                attributes: vec![text("openinference.project.name", project)],
+                ..Default::default()
+            }),
             scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
             ..Default::default()
         }],
@@ -150,13 +165,8 @@ fn price(plugins: &PluginHost, ingestor: &Ingestor, project: &str, span: &Span) 
     if ingestor.pipeline().config().stages.iter().any(|stage| stage.plugin == "cost") {
         return None;
     }
-    let stage = PipelineStage {
-        plugin: "cost".into(),
-        projects: vec!["*".into()],
-        on_error: None,
-        config: None,
-        limits: None,
-    };
+    let stage =
+        PipelineStage { plugin: "cost".into(), projects: vec!["*".into()], on_error: None, config: None, limits: None };
     let pipeline = crate::plugins::Pipeline::build(PipelineConfig { stages: vec![stage] }, plugins).ok()?;
     let body = export_request(project, span.clone()).encode_to_vec();
     let mut decoded = otlp::decode_protobuf(Bytes::from(body), Some(project)).ok()?;
@@ -164,7 +174,8 @@ fn price(plugins: &PluginHost, ingestor: &Ingestor, project: &str, span: &Span) 
     let attributes: Value = serde_json::from_str(&decoded.spans.first()?.attributes).ok()?;
     let cost = attributes.pointer("/llm/cost")?.as_object()?;
     let total = cost.get("total")?.as_f64()?;
-    let extra = cost.iter().filter_map(|(key, value)| Some(float(&format!("llm.cost.{key}"), value.as_f64()?))).collect();
+    let extra =
+        cost.iter().filter_map(|(key, value)| Some(float(&format!("llm.cost.{key}"), value.as_f64()?))).collect();
     Some((total, extra))
 }
 
@@ -206,7 +217,13 @@ pub async fn record_call(
     });
     let body = export_request(&record.project, span).encode_to_vec();
     ingestor
-        .export(Bytes::from(body), Compression::None, crate::ingest::Encoding::Protobuf, Some(record.project.clone()), "provider")
+        .export(
+            Bytes::from(body),
+            Compression::None,
+            crate::ingest::Encoding::Protobuf,
+            Some(record.project.clone()),
+            "provider",
+        )
         .await?;
     Ok(Recorded { trace_id, span_id, cost })
 }

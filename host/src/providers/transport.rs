@@ -63,12 +63,8 @@ impl Resolver for PublicOnly {
 }
 
 fn agent(resolver: impl Resolver) -> Agent {
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .proxy(None)
-        .user_agent("ember")
-        .build();
+    let config =
+        Agent::config_builder().http_status_as_error(false).max_redirects(0).proxy(None).user_agent("ember").build();
     Agent::with_parts(config, DefaultConnector::default(), resolver)
 }
 
@@ -98,10 +94,14 @@ impl HttpTransport {
             builder = builder.header(name.as_str(), value.as_str());
         }
         for header in &request.secret_headers {
-            let value =
-                self.secrets.value(&header.secret).ok_or_else(|| OutboundError::MissingSecret(header.secret.clone()))?;
+            let value = self
+                .secrets
+                .value(&header.secret)
+                .ok_or_else(|| OutboundError::MissingSecret(header.secret.clone()))?;
             let mut filled = http::HeaderValue::from_str(&header.template.replace("{secret}", value.as_str()))
-                .map_err(|_| OutboundError::InvalidRequest(format!("secret {} is not a valid header value", header.secret)))?;
+                .map_err(|_| {
+                    OutboundError::InvalidRequest(format!("secret {} is not a valid header value", header.secret))
+                })?;
             filled.set_sensitive(true);
             builder = builder.header(header.name.as_str(), filled);
             used.push(value);
@@ -118,24 +118,32 @@ impl Outbound for HttpTransport {
         let built = agent.configure_request(built).timeout_global(Some(request.timeout)).build();
         let mut response = agent.run(built).map_err(map_error)?;
         let status = response.status().as_u16();
+        // An encoded body would hide an echoed secret from scrubbing; none was asked for.
+        if let Some(encoding) = response.headers().get(http::header::CONTENT_ENCODING) {
+            if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") {
+                return Err(OutboundError::Connection(format!(
+                    "the server sent an encoded body ({}) that was not asked for",
+                    String::from_utf8_lossy(encoding.as_bytes())
+                )));
+            }
+        }
         let mut headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
-        let mut body = response
-            .body_mut()
-            .with_config()
-            .limit(self.max_response_bytes)
-            .read_to_vec()
-            .map_err(|err| match err {
+        let mut body = response.body_mut().with_config().limit(self.max_response_bytes).read_to_vec().map_err(
+            |err| match err {
                 ureq::Error::BodyExceedsLimit(_) => OutboundError::TooLarge(self.max_response_bytes),
                 other => map_error(other),
-            })?;
+            },
+        )?;
         for secret in used.iter().filter(|secret| !secret.is_empty()) {
-            for (_, value) in &mut headers {
-                if value.contains(secret.as_str()) {
-                    *value = value.replace(secret.as_str(), "[secret]");
+            for (name, value) in &mut headers {
+                for text in [name, value] {
+                    if text.contains(secret.as_str()) {
+                        *text = text.replace(secret.as_str(), "[secret]");
+                    }
                 }
             }
             body = scrub(&body, secret.as_bytes());
@@ -164,7 +172,9 @@ fn map_error(err: ureq::Error) -> OutboundError {
     match err {
         ureq::Error::Timeout(_) => OutboundError::Timeout,
         ureq::Error::BodyExceedsLimit(limit) => OutboundError::TooLarge(limit),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::PermissionDenied && io.to_string().contains(PRIVATE_MARKER) => {
+        ureq::Error::Io(io)
+            if io.kind() == io::ErrorKind::PermissionDenied && io.to_string().contains(PRIVATE_MARKER) =>
+        {
             OutboundError::Denied(io.to_string())
         }
         ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => OutboundError::Timeout,

@@ -60,9 +60,11 @@ pub fn messages(value: &Value) -> Result<Vec<Message>, WireError> {
         .enumerate()
         .map(|(index, item)| {
             let bad = |reason: &str| WireError::Message { index, reason: reason.to_owned() };
-            let role = item.get("role").and_then(Value::as_str).and_then(role).ok_or_else(|| {
-                bad("role must be one of system, developer, user, assistant, tool")
-            })?;
+            let role = item
+                .get("role")
+                .and_then(Value::as_str)
+                .and_then(role)
+                .ok_or_else(|| bad("role must be one of system, developer, user, assistant, tool"))?;
             let content = match item.get("content") {
                 None | Some(Value::Null) => String::new(),
                 Some(Value::String(text)) => text.clone(),
@@ -70,9 +72,10 @@ pub fn messages(value: &Value) -> Result<Vec<Message>, WireError> {
             };
             let tool_calls = match item.get("tool_calls") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(calls)) => {
-                    calls.iter().map(|call| tool_call(call).ok_or_else(|| bad("a tool call has no name"))).collect::<Result<_, _>>()?
-                }
+                Some(Value::Array(calls)) => calls
+                    .iter()
+                    .map(|call| tool_call(call).ok_or_else(|| bad("a tool call has no name")))
+                    .collect::<Result<_, _>>()?,
                 Some(_) => return Err(bad("tool_calls must be an array")),
             };
             let tool_call_id = item.get("tool_call_id").and_then(Value::as_str).map(str::to_owned);
@@ -96,7 +99,11 @@ pub fn tools(value: &Value) -> Result<Vec<Tool>, WireError> {
             Ok(Tool {
                 name: name.to_owned(),
                 description: function.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                parameters: function.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object"})).to_string(),
+                parameters: function
+                    .get("parameters")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object"}))
+                    .to_string(),
             })
         })
         .collect()
@@ -126,7 +133,10 @@ pub fn request(
     let max_tokens = match (number("max_completion_tokens", &mut extra)?, number("max_tokens", &mut extra)?) {
         (Some(tokens), _) | (None, Some(tokens)) => {
             if !(1.0..=f64::from(u32::MAX)).contains(&tokens) || tokens.fract() != 0.0 {
-                return Err(WireError::Parameter { name: "max_tokens", reason: format!("{tokens} is not a positive integer") });
+                return Err(WireError::Parameter {
+                    name: "max_tokens",
+                    reason: format!("{tokens} is not a positive integer"),
+                });
             }
             Some(tokens as u32)
         }
@@ -235,7 +245,8 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(messages[1].tool_calls[0].arguments, "{\"q\":1}");
-        let tools = tools(&json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])).unwrap();
+        let tools =
+            tools(&json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])).unwrap();
         let params = json!({"temperature": 0.2, "max_completion_tokens": 20, "stop": "END", "seed": 7});
         let request = request("m".into(), messages, tools, None, params.as_object().unwrap()).unwrap();
         assert_eq!((request.temperature, request.max_tokens), (Some(0.2), Some(20)));
@@ -245,7 +256,10 @@ mod tests {
 
     #[test]
     fn bad_bodies_name_what_is_wrong() {
-        assert!(matches!(messages(&json!([{"role": "wizard", "content": "x"}])), Err(WireError::Message { index: 0, .. })));
+        assert!(matches!(
+            messages(&json!([{"role": "wizard", "content": "x"}])),
+            Err(WireError::Message { index: 0, .. })
+        ));
         assert!(matches!(tools(&json!([{"description": "nameless"}])), Err(WireError::Tool { index: 0, .. })));
         let params = json!({"max_tokens": -3});
         assert!(request("m".into(), vec![], vec![], None, params.as_object().unwrap()).is_err());

@@ -47,11 +47,11 @@ pub use experiment_runs::{EvaluationRow, NewEvaluation, NewRun, RunForEval, RunR
 pub use experiments::{ExperimentRow, NewExperiment};
 pub use jobs::{ClaimedJob, EvaluationResult, FinishedJob, JobEnd, RunInput};
 pub use projects::ProjectRow;
+pub use prompt_tasks::PromptTaskRow;
 pub use prompts::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord};
 pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
 pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use rows::{SessionRow, SpanRow, TraceRow};
-pub use prompt_tasks::PromptTaskRow;
 pub use secrets::{SealedSecret, SecretChanges};
 pub use sql::{Dialect, Param, Sql};
 pub(crate) use write::now_ns;

@@ -22,19 +22,21 @@ impl Store {
     pub async fn start_prompt_task(&self, experiment_id: i64, spec: &str, lease_until_ns: i64) -> Result<()> {
         let now = now_ns();
         let mut sql = self.sql();
-        sql.push("INSERT INTO prompt_tasks (experiment_id, spec, state, lease_until_ns, created_ns, updated_ns) VALUES ")
-            .bind_list([
-                Param::I64(experiment_id),
-                Param::Str(spec),
-                Param::Str("running"),
-                Param::I64(lease_until_ns),
-                Param::I64(now),
-                Param::I64(now),
-            ])
-            .push(
-                " ON CONFLICT (experiment_id) DO UPDATE SET spec = excluded.spec, state = excluded.state, \
+        sql.push(
+            "INSERT INTO prompt_tasks (experiment_id, spec, state, lease_until_ns, created_ns, updated_ns) VALUES ",
+        )
+        .bind_list([
+            Param::I64(experiment_id),
+            Param::Str(spec),
+            Param::Str("running"),
+            Param::I64(lease_until_ns),
+            Param::I64(now),
+            Param::I64(now),
+        ])
+        .push(
+            " ON CONFLICT (experiment_id) DO UPDATE SET spec = excluded.spec, state = excluded.state, \
                  lease_until_ns = excluded.lease_until_ns, updated_ns = excluded.updated_ns",
-            );
+        );
         self.execute(&sql).await?;
         Ok(())
     }

@@ -108,10 +108,38 @@ fn private_ranges_are_recognised() {
     for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1"] {
         assert!(is_private_ip(ip.parse().expect("ip")), "{ip}");
     }
-    for ip in ["fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"] {
+    for ip in
+        ["fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::", "fec0::1", "ff02::1"]
+    {
         assert!(is_private_ip(ip.parse().expect("ip")), "{ip}");
     }
-    for ip in ["8.8.8.8", "2606:4700::1111", "1.1.1.1"] {
+    for ip in ["8.8.8.8", "2606:4700::1111", "1.1.1.1", "64:ff9b::808:808"] {
         assert!(!is_private_ip(ip.parse().expect("ip")), "{ip}");
+    }
+}
+
+#[test]
+fn secrets_go_over_plain_http_only_to_granted_local_servers() {
+    let header =
+        SecretHeader { name: "authorization".into(), secret: "KEY".into(), template: "Bearer {secret}".into() };
+    let mut remote = grants(&["example.com"]);
+    remote.secrets.insert("KEY".into());
+    let mut request = raw("http://example.com/");
+    request.secret_headers = vec![header.clone()];
+    assert!(denied(check(request, &remote, Duration::from_secs(1))).contains("https"));
+    let mut local = grants(&["127.0.0.1"]);
+    local.secrets.insert("KEY".into());
+    local.private_addresses = true;
+    let mut request = raw("http://127.0.0.1:8080/");
+    request.secret_headers = vec![header];
+    assert!(check(request, &local, Duration::from_secs(1)).is_ok());
+}
+
+#[test]
+fn encodings_and_ranges_are_reserved() {
+    for name in ["Accept-Encoding", "range", "If-Range"] {
+        let mut request = raw("https://example.com/");
+        request.headers = vec![(name.into(), "gzip".into())];
+        assert!(matches!(check(request, &grants(&["example.com"]), Duration::from_secs(1)), Err(Refusal::Invalid(_))));
     }
 }
