@@ -48,6 +48,10 @@ else
     printf '\n!!!!!!!!\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the\n!!! end-to-end tests will be SKIPPED. CI never skips it.\n!!!!!!!!\n\n'
 fi
 
+# The web UI first: the server binary embeds ui/dist when it is compiled (host/build.rs).
+log "building the web UI (ui/build.sh)"
+bash ui/build.sh
+
 # Wasm guests: the first-party plugins, the hostile plugin corpus and the Python and JavaScript
 # examples. Each script installs its toolchain when missing (Debian's Rust with library sources,
 # componentize-py from PyPI, componentize-js from npm).
@@ -74,6 +78,36 @@ trap 'rm -f "$results"' EXIT
 # The plugins' own logic, natively; then the sandbox, the server and the end-to-end tests.
 cargo test --manifest-path plugins/Cargo.toml --workspace --locked 2>&1 | tee "$results"
 cargo test --workspace --locked 2>&1 | tee -a "$results"
-# One closing line over every test binary (cargo's own last line is the doc-test run's).
+
+# The web UI in headless Chromium (Debian's, driven by playwright-core; no browser download),
+# against the binary built above. See tests/browser/README.md.
+log "browser tests (tests/browser)"
+browser_skip=
+if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium (Debian's chromium)"
+    apt_install --no-install-recommends chromium || true
+fi
+if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ -n "${CI:-}" ]; then
+        echo "the browser tests need /usr/bin/chromium, node and npm; CI never skips them" >&2
+        exit 1
+    fi
+    browser_skip=1
+    printf '\n!!!!!!!!\n!!! /usr/bin/chromium, node or npm is missing (and could not be installed): the browser\n!!! tests are SKIPPED. CI never skips them.\n!!!!!!!!\n\n'
+fi
+if [ -z "$browser_skip" ]; then
+    if [ ! -f tests/browser/node_modules/.package-lock.json ] \
+        || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund)
+    fi
+    target_dir="${CARGO_TARGET_DIR:-target}"
+    case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+    EMBER_BIN="$target_dir/debug/ember" \
+        node --test --test-concurrency=1 --test-reporter=spec tests/browser/ 2>&1 | tee -a "$results"
+fi
+
+# One closing line over every test binary and the browser tests (cargo's own last line is the
+# doc-test run's).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^ℹ pass [0-9]+$/ { p += $3 } /^ℹ (fail|cancelled) [0-9]+$/ { f += $3 }
      END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$results"

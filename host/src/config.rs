@@ -83,6 +83,32 @@ pub struct ServeConfig {
     /// Chat completions started per minute, per provider [default: unlimited].
     #[arg(long, env = "EMBER_PROVIDER_RPM")]
     pub provider_rpm: Option<u32>,
+    /// Path prefix the server is reached under behind a reverse proxy (`/ember`); requests may
+    /// arrive with or without it, and the web UI builds its links with it.
+    #[arg(long, env = "EMBER_ROOT_PATH", default_value = "", value_parser = parse_root_path)]
+    pub root_path: String,
+    /// Serve the web UI from this directory instead of the copy built into the binary (for UI
+    /// development: a rebuilt `ui/dist` is served without restarting).
+    #[arg(long, env = "EMBER_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// Normalises a root path to `""` or `/segment[/segment…]` without a trailing slash.
+fn parse_root_path(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = trimmed.split('/').all(|segment| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    });
+    if !valid {
+        return Err(format!("{raw:?} is not a path prefix such as /ember or /tools/ember"));
+    }
+    Ok(format!("/{trimmed}"))
 }
 
 /// `EMBER_SECRET`, kept out of `Debug` output and command lines.

@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod attributes;
+pub mod call_stats;
 pub mod cli;
 pub mod config;
 pub mod evaluation;
+pub mod graphql;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
@@ -19,6 +21,7 @@ pub mod queue;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod ui;
 pub mod workload;
 pub mod writer;
 

@@ -56,6 +56,8 @@ pub struct Metrics {
     pub plugin_seconds: HistogramFamily,
     /// Server-side evaluation jobs finished, by outcome (`done`, `failed`, `retried`).
     pub evaluation_jobs: Family<OutcomeLabels, Counter>,
+    /// Recent calls per plugin for the plugins page (not exported to Prometheus).
+    pub call_stats: crate::call_stats::CallStats,
     /// Ingest pipeline stage failures, by plugin and policy (`keep` or `reject`).
     pub pipeline_failures: Family<PluginLabels, Counter>,
     /// Spans an ingest pipeline stage changed, by plugin.
@@ -153,6 +155,7 @@ impl Metrics {
             plugin_seconds,
             pipeline_failures,
             pipeline_spans_changed,
+            call_stats: crate::call_stats::CallStats::default(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Metrics {
         self.plugin_calls.get_or_create(&labels).inc_by(u64::from(report.calls));
         if report.calls > 0 {
             let per_call = report.instructions as f64 / f64::from(report.calls);
+            self.call_stats.record(&report.plugin, outcome, report.calls, per_call as u64);
             let seconds = report.elapsed.as_secs_f64() / f64::from(report.calls);
             for _ in 0..report.calls {
                 self.plugin_instructions.get_or_create(&plugin()).observe(per_call);
@@ -180,6 +184,7 @@ impl Metrics {
     pub fn record_call(&self, plugin: &str, outcome: &str, instructions: u64, elapsed: std::time::Duration) {
         let labels = vec![("plugin", plugin.to_owned()), ("outcome", outcome.to_owned())];
         self.plugin_calls.get_or_create(&labels).inc();
+        self.call_stats.record(plugin, outcome, 1, instructions);
         let plugin = vec![("plugin", plugin.to_owned())];
         self.plugin_instructions.get_or_create(&plugin).observe(instructions as f64);
         self.plugin_seconds.get_or_create(&plugin).observe(elapsed.as_secs_f64());

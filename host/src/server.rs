@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -126,6 +127,7 @@ impl Server {
             secrets,
             providers,
             tasks: tasks.clone(),
+            ui: crate::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
         };
         let task_watch = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(30));
@@ -149,7 +151,15 @@ impl Server {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        let http_server = axum::serve(http, api::router(state)).with_graceful_shutdown(stopped());
+        let root_path = config.root_path.clone();
+        let app = api::router(state).map_request(move |mut request: axum::extract::Request| {
+            if let Some(uri) = crate::ui::strip_root_path(&root_path, request.uri()) {
+                *request.uri_mut() = uri;
+            }
+            request
+        });
+        let http_server =
+            axum::serve(http, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).with_graceful_shutdown(stopped());
         let grpc_server = tonic::transport::Server::builder()
             .add_service(TraceService::new(ingestor))
             .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());

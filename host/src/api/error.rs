@@ -14,6 +14,12 @@ pub struct ApiError {
     message: String,
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
 impl ApiError {
     /// 404: the named resource does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {

@@ -97,6 +97,12 @@ async fn attach(
 /// `GET /v1/experiments/{id}/evaluators`: the attached evaluators and their jobs by state.
 async fn list(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let experiment = experiment_id(&state, &id).await?;
+    Ok(Json(json!({ "data": evaluators_body(&state, experiment).await? })))
+}
+
+/// The attached evaluators of an experiment (row id) and their jobs by state, as
+/// `GET /v1/experiments/{id}/evaluators` returns them under `data`.
+pub(crate) async fn evaluators_body(state: &AppState, experiment: i64) -> ApiResult<Value> {
     let rows = state.store.evaluators(experiment).await?;
     let counts = state.store.job_counts(experiment).await?;
     let mut total = JobCounts::default();
@@ -108,9 +114,9 @@ async fn list(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
         total.done += jobs.done;
         total.failed += jobs.failed;
         total.total += jobs.total;
-        evaluators.push(evaluator_json(&state, row, Some(jobs)).await?);
+        evaluators.push(evaluator_json(state, row, Some(jobs)).await?);
     }
-    Ok(Json(json!({ "data": { "evaluators": evaluators, "jobs": total } })))
+    Ok(json!({ "evaluators": evaluators, "jobs": total }))
 }
 
 async fn evaluator_json(state: &AppState, row: &EvaluatorRow, jobs: Option<JobCounts>) -> ApiResult<Value> {

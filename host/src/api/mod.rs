@@ -1,11 +1,12 @@
-//! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, health and metrics, on one axum router.
+//! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, GraphQL, health and metrics, and the web
+//! UI, on one axum router.
 
 mod annotations;
 mod compare;
 mod dataset_upload;
 mod datasets;
 mod error;
-mod evaluators;
+pub(crate) mod evaluators;
 mod experiment_export;
 mod experiments;
 mod ids;
@@ -34,7 +35,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use ids::{global_id, iso_time, parse_global_id};
+pub use ids::{global_id, iso_time, keyed_cursor, parse_global_id, parse_keyed_cursor, parse_time};
 
 use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
@@ -60,6 +61,14 @@ pub struct AppState {
     pub providers: crate::providers::Providers,
     /// Server-side prompt tasks of experiments.
     pub tasks: crate::prompt_task::TaskRunner,
+    /// The web UI and the root path it is served under.
+    pub ui: crate::ui::UiAssets,
+}
+
+impl FromRef<AppState> for crate::ui::UiAssets {
+    fn from_ref(state: &AppState) -> Self {
+        state.ui.clone()
+    }
 }
 
 impl FromRef<AppState> for Ingestor {
@@ -104,11 +113,12 @@ pub fn router(state: AppState) -> Router {
         .merge(playground::routes())
         .merge(prompt_tasks::routes())
         .merge(secrets::routes())
+        .merge(crate::graphql::routes(&state))
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
-        .fallback(system::not_found)
+        .fallback(crate::ui::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -64,6 +64,7 @@ fn span_query(params: &Params, project_id: i64) -> ApiResult<SpanQuery> {
         names: params.all("name"),
         span_kinds,
         status_codes,
+        model_names: Vec::new(),
         attributes,
     })
 }

@@ -3,10 +3,10 @@
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 
-use super::{ApiError, AppState, PHOENIX_COMPAT_VERSION};
+use super::{AppState, PHOENIX_COMPAT_VERSION};
 
 /// Liveness: the process serves HTTP.
 pub async fn healthz() -> &'static str {
@@ -34,7 +34,3 @@ pub async fn version() -> &'static str {
     PHOENIX_COMPAT_VERSION
 }
 
-/// Any unknown route: a JSON 404.
-pub async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {}", uri.path()))
-}

@@ -38,6 +38,8 @@ pub struct SpanQuery {
     pub names: Vec<String>,
     pub span_kinds: Vec<String>,
     pub status_codes: Vec<String>,
+    /// `llm.model_name` values to keep; empty means any.
+    pub model_names: Vec<String>,
     /// Dot-path into the attributes and the JSON value it must equal.
     pub attributes: Vec<(Vec<String>, serde_json::Value)>,
 }
@@ -187,6 +189,7 @@ impl Store {
         push_in(&mut sql, "name", &q.names);
         push_in(&mut sql, "span_kind", &q.span_kinds);
         push_in(&mut sql, "status_code", &q.status_codes);
+        push_in(&mut sql, "model_name", &q.model_names);
         match &q.parent_id {
             Some(Some(parent)) => {
                 sql.push(" AND parent_id = ").bind(Param::Str(parent));

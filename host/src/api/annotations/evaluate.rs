@@ -320,6 +320,7 @@ fn span_query(filter: SpanFilter, project_id: i64) -> ApiResult<SpanQuery> {
         names: strings(filter.name),
         span_kinds,
         status_codes,
+        model_names: Vec::new(),
         attributes,
     })
 }

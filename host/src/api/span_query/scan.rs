@@ -84,6 +84,7 @@ pub async fn matching_spans(
             names: Vec::new(),
             span_kinds: Vec::new(),
             status_codes: Vec::new(),
+            model_names: Vec::new(),
             attributes: Vec::new(),
         };
         // The store reads one row past `limit` to tell whether another page follows.

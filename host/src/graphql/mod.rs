@@ -1,0 +1,163 @@
+//! The GraphQL API at `/graphql` (GraphiQL on `GET`), which backs the web UI. Reads are batched
+//! with DataLoaders so that a page costs a bounded number of queries whatever its row count;
+//! REST stays the clients' API.
+
+mod experiments;
+mod loaders;
+mod plugins;
+mod projects;
+mod spans;
+mod traces;
+
+use std::fmt::Display;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+
+use crate::api::{parse_global_id, AppState};
+
+use loaders::{ProjectStatsLoader, SessionTurns, SpanAnnotations};
+
+/// Ember's schema: queries for every UI page, one mutation (annotations).
+pub type EmberSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest query accepted: the UI's deepest is 5 levels.
+const MAX_DEPTH: usize = 12;
+/// Most fields (weighted by list sizes) one query may select.
+const MAX_COMPLEXITY: usize = 100_000;
+
+/// Builds the schema over the server's state.
+pub fn schema(state: AppState) -> EmberSchema {
+    let annotations = DataLoader::new(SpanAnnotations(state.store.clone()), tokio::spawn).max_batch_size(500);
+    let turns = DataLoader::new(SessionTurns(state.store.clone()), tokio::spawn).max_batch_size(200);
+    let stats = DataLoader::new(ProjectStatsLoader(state.store.clone()), tokio::spawn).max_batch_size(500);
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(state)
+        .data(annotations)
+        .data(turns)
+        .data(stats)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// `GET /graphql` (GraphiQL) and `POST /graphql` (queries).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let schema = schema(state.clone());
+    Router::new().route("/graphql", get(graphiql).post(execute)).with_state((schema, state.ui.root_path().to_owned()))
+}
+
+async fn execute(State((schema, _)): State<(EmberSchema, String)>, request: GraphQLRequest) -> GraphQLResponse {
+    let request = request.into_inner();
+    let operation = request.operation_name.clone().unwrap_or_default();
+    let span = tracing::info_span!("graphql", operation = %operation);
+    let _entered = span.enter();
+    schema.execute(request).await.into()
+}
+
+async fn graphiql(State((_, root)): State<(EmberSchema, String)>) -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint(&format!("{root}/graphql")).title("Ember GraphQL").finish())
+}
+
+/// A database or internal failure, logged in full and reported without details.
+fn internal(err: impl Display) -> async_graphql::Error {
+    tracing::error!(error = %err, "graphql resolver failed");
+    async_graphql::Error::new("internal error; see the server log")
+}
+
+fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    // The schema is always built with the state (see `schema`).
+    ctx.data_unchecked::<AppState>()
+}
+
+/// A row id from a Phoenix global id of `type_name`, or from a plain number.
+fn row_id(type_name: &str, id: &ID) -> async_graphql::Result<i64> {
+    parse_global_id(type_name, id)
+        .or_else(|| id.parse().ok())
+        .ok_or_else(|| async_graphql::Error::new(format!("{:?} is not a {type_name} id", id.as_str())))
+}
+
+/// Root of every read.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Every project, by name.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<projects::Project>> {
+        projects::all(state(ctx)).await
+    }
+
+    /// A project by global id or name.
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<projects::Project>> {
+        projects::one(state(ctx), &id).await
+    }
+
+    /// A trace by its OpenTelemetry id, with every span in light form.
+    async fn trace(&self, ctx: &Context<'_>, trace_id: String) -> async_graphql::Result<Option<traces::Trace>> {
+        traces::one(state(ctx), &trace_id).await
+    }
+
+    /// A span by its OpenTelemetry id, with attributes and events.
+    async fn span(&self, ctx: &Context<'_>, span_id: String) -> async_graphql::Result<Option<spans::Span>> {
+        let row = state(ctx).store.find_span(None, &span_id).await.map_err(internal)?;
+        Ok(row.map(spans::Span))
+    }
+
+    /// A session by its id.
+    async fn session(&self, ctx: &Context<'_>, session_id: String) -> async_graphql::Result<Option<traces::Session>> {
+        let row = state(ctx).store.find_session(None, &session_id).await.map_err(internal)?;
+        Ok(row.map(traces::Session))
+    }
+
+    /// Every registered plugin version, with its recent call statistics.
+    async fn plugins(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<plugins::Plugin>> {
+        let rows = state(ctx).store.list_plugins().await.map_err(internal)?;
+        Ok(rows.into_iter().map(plugins::Plugin).collect())
+    }
+
+    /// Every dataset, newest first (at most 1,000).
+    async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<experiments::Dataset>> {
+        let rows = state(ctx).store.list_datasets(None, 1000, None).await.map_err(internal)?;
+        Ok(rows.into_iter().map(experiments::Dataset).collect())
+    }
+
+    /// A dataset by global id.
+    async fn dataset(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<experiments::Dataset>> {
+        let row = state(ctx).store.dataset_by_id(row_id("Dataset", &id)?).await.map_err(internal)?;
+        Ok(row.map(experiments::Dataset))
+    }
+
+    /// An experiment by global id.
+    async fn experiment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<experiments::Experiment>> {
+        let row = state(ctx).store.experiment_with_counts(row_id("Experiment", &id)?).await.map_err(internal)?;
+        Ok(row.map(experiments::Experiment))
+    }
+}
+
+/// Root of every write the UI makes through GraphQL.
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Adds (or replaces, by name) an annotation of a span.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_span_annotation(
+        &self,
+        ctx: &Context<'_>,
+        span_id: String,
+        name: String,
+        label: Option<String>,
+        score: Option<f64>,
+        explanation: Option<String>,
+        #[graphql(default = "HUMAN")] annotator_kind: String,
+    ) -> async_graphql::Result<spans::Annotation> {
+        let input = spans::NewSpanAnnotation { span_id, name, label, score, explanation, annotator_kind };
+        spans::add_annotation(state(ctx), input).await
+    }
+}
