@@ -100,6 +100,7 @@ if [ -z "$browser_skip" ]; then
         || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
         (cd tests/browser && npm ci --no-audit --no-fund)
     fi
+    rm -rf target/browser-artifacts
     target_dir="${CARGO_TARGET_DIR:-target}"
     case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
     EMBER_BIN="$target_dir/debug/ember" \

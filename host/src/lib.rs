@@ -11,6 +11,7 @@ pub mod config;
 pub mod evaluation;
 pub mod graphql;
 pub mod ingest;
+pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod plugins;

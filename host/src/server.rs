@@ -104,7 +104,8 @@ impl Server {
     ) -> Result<(), ServerError> {
         let Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
-        let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans);
+        let events = crate::live::SpanEvents::default();
+        let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans, events.clone());
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
@@ -128,6 +129,7 @@ impl Server {
             providers,
             tasks: tasks.clone(),
             ui: crate::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
+            events,
         };
         let task_watch = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(30));

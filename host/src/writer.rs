@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::live::SpanEvents;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::queue::{QueueReceiver, QueuedBatch};
@@ -35,10 +36,17 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer task, committing at most `max_batch_spans` spans per transaction.
-pub fn spawn_writer(store: Store, queue: QueueReceiver, metrics: Arc<Metrics>, max_batch_spans: usize) -> WriterHandle {
+/// Starts the writer task, committing at most `max_batch_spans` spans per transaction and
+/// publishing each commit to `events`.
+pub fn spawn_writer(
+    store: Store,
+    queue: QueueReceiver,
+    metrics: Arc<Metrics>,
+    max_batch_spans: usize,
+    events: SpanEvents,
+) -> WriterHandle {
     let (stop, stopped) = watch::channel(false);
-    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1) };
+    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1), events };
     let task = tokio::spawn(writer.run(queue, stopped));
     WriterHandle { stop, task }
 }
@@ -47,6 +55,7 @@ struct Writer {
     store: Store,
     metrics: Arc<Metrics>,
     max_batch_spans: usize,
+    events: SpanEvents,
 }
 
 impl Writer {
@@ -93,6 +102,7 @@ impl Writer {
         let span = tracing::debug_span!("write_batch", spans = spans.len());
         self.write_with_retry(&spans).instrument(span).await;
         drop(batches);
+        self.events.publish(spans.iter().map(|span| &span.project));
     }
 
     async fn write_with_retry(&self, spans: &[SpanRecord]) {

@@ -106,9 +106,15 @@ test('attach an evaluator to an experiment and see its scores', async () => {
     assert.equal(await page.locator(tid('evaluation-score')).count(), 3);
     await checked.shot('scores');
 
-    // The server agrees.
+    // The server agrees, and once its jobs are done the page stops showing them as running.
     const evaluators = (await ember.ok('GET', `/v1/experiments/${experiment.id}/evaluators`)).data;
     assert.equal(evaluators.evaluators.length, 1, JSON.stringify(evaluators));
     assert.equal(evaluators.jobs.done, 3, JSON.stringify(evaluators.jobs));
+    const jobs = page.locator(tid('evaluator-jobs'));
+    if (await jobs.count()) {
+      await eventually(async () => !/\brunning\b/.test(await jobs.innerText()),
+        'evaluator-jobs stops showing "running" after the server finished the jobs', { timeout: 10_000 });
+      await checked.shot('jobs-done');
+    }
   });
 });

@@ -68,15 +68,19 @@ test('10,000-span trace: tree visible fast, virtualized, last span reachable', a
       await page.locator(tid('tree-row')).first().waitFor({ state: 'visible', timeout: 30_000 });
       const wallMs = Date.now() - started;
       await eventually(() => page.evaluate(() => window.__firstTreeRowFrame !== undefined), 'first-row frame noted', { timeout: 5_000, interval: 20 });
-      const { firstRow, frame, nav } = await page.evaluate(() => {
+      const { firstRow, frame, nav, api } = await page.evaluate(() => {
         const [entry] = performance.getEntriesByType('navigation');
         return {
           firstRow: window.__firstTreeRow,
           frame: window.__firstTreeRowFrame,
-          nav: entry ? { responseEnd: entry.responseEnd, domContentLoaded: entry.domContentLoadedEventEnd } : null,
+          nav: entry ? { responseEnd: Math.round(entry.responseEnd), domContentLoaded: Math.round(entry.domContentLoadedEventEnd) } : null,
+          // Where the time goes: the API calls before the first row.
+          api: performance.getEntriesByType('resource')
+            .filter((r) => /\/(graphql|v1\/)/.test(r.name) && r.startTime < window.__firstTreeRow)
+            .map((r) => ({ url: new URL(r.name).pathname, startMs: Math.round(r.startTime), ms: Math.round(r.duration), bytes: r.encodedBodySize })),
         };
       });
-      runs.push({ run: i + 1, ms: Math.round(frame), firstRowInDomMs: Math.round(firstRow), wallMs, navigation: nav });
+      runs.push({ run: i + 1, ms: Math.round(frame), firstRowInDomMs: Math.round(firstRow), wallMs, navigation: nav, api });
     }
     await checked.shot('tree-top');
 

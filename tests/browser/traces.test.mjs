@@ -80,9 +80,11 @@ test('ingest, projects, spans table, trace view with LLM messages, annotation', 
     await page.locator(tid('tree-row'), { hasText: LLM_TRACE.retriever }).click();
     await detail.locator(tid('retrieval-document')).filter({ hasText: LLM_TRACE.documents[1] }).waitFor();
     assert.equal(await detail.locator(tid('retrieval-document')).count(), 2, 'two retrieval-documents');
+    await detail.locator(tid('retrieval-document')).first().scrollIntoViewIfNeeded();
     await checked.shot('retrieval-documents');
     await page.locator(tid('tree-row'), { hasText: LLM_TRACE.tool }).click();
     await detail.locator(tid('span-exception')).filter({ hasText: LLM_TRACE.exception }).waitFor();
+    await detail.locator(tid('span-exception')).first().scrollIntoViewIfNeeded();
     await checked.shot('span-exception');
 
     // An annotation on the LLM span, added through the form.
@@ -97,6 +99,7 @@ test('ingest, projects, spans table, trace view with LLM messages, annotation', 
     await annotation.waitFor();
     assert.match(await annotation.textContent(), /helpful/);
     assert.match(await annotation.textContent(), /0\.75/);
+    await annotation.scrollIntoViewIfNeeded();
     await checked.shot('annotation');
 
     // Stored on the server.

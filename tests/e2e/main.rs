@@ -15,6 +15,7 @@ mod cli_install;
 mod datasets;
 mod evaluation_jobs;
 mod experiments;
+mod graphql;
 mod hostile;
 mod llm_server;
 mod otel_export;

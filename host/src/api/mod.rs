@@ -32,6 +32,7 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
@@ -63,6 +64,8 @@ pub struct AppState {
     pub tasks: crate::prompt_task::TaskRunner,
     /// The web UI and the root path it is served under.
     pub ui: crate::ui::UiAssets,
+    /// Notices of committed spans, for live views.
+    pub events: crate::live::SpanEvents,
 }
 
 impl FromRef<AppState> for crate::ui::UiAssets {
@@ -120,6 +123,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .fallback(crate::ui::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        // Big JSON replies (a 10,000-span trace is ~2 MB) shrink ~8×; the embedded UI's files
+        // are already compressed and pass through.
+        .layer(CompressionLayer::new().gzip(true).quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

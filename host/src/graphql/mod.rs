@@ -13,8 +13,9 @@ use std::fmt::Display;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::{Context, Object, Schema, SimpleObject, Subscription, ID};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use futures::Stream;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -24,8 +25,9 @@ use crate::api::{parse_global_id, AppState};
 
 use loaders::{ProjectStatsLoader, SessionTurns, SpanAnnotations};
 
-/// Ember's schema: queries for every UI page, one mutation (annotations).
-pub type EmberSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// Ember's schema: queries for every UI page, one mutation (annotations), and notices of new
+/// spans for live views.
+pub type EmberSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest query accepted: the UI's deepest is 5 levels.
 const MAX_DEPTH: usize = 12;
@@ -37,7 +39,7 @@ pub fn schema(state: AppState) -> EmberSchema {
     let annotations = DataLoader::new(SpanAnnotations(state.store.clone()), tokio::spawn).max_batch_size(500);
     let turns = DataLoader::new(SessionTurns(state.store.clone()), tokio::spawn).max_batch_size(200);
     let stats = DataLoader::new(ProjectStatsLoader(state.store.clone()), tokio::spawn).max_batch_size(500);
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(state)
         .data(annotations)
         .data(turns)
@@ -47,10 +49,14 @@ pub fn schema(state: AppState) -> EmberSchema {
         .finish()
 }
 
-/// `GET /graphql` (GraphiQL) and `POST /graphql` (queries).
+/// `GET /graphql` (GraphiQL), `POST /graphql` (queries and mutations) and `/graphql/ws`
+/// (subscriptions over WebSocket, `graphql-transport-ws` or `graphql-ws`).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let schema = schema(state.clone());
-    Router::new().route("/graphql", get(graphiql).post(execute)).with_state((schema, state.ui.root_path().to_owned()))
+    Router::new()
+        .route("/graphql", get(graphiql).post(execute))
+        .route_service("/graphql/ws", GraphQLSubscription::new(schema.clone()))
+        .with_state((schema, state.ui.root_path().to_owned()))
 }
 
 async fn execute(State((schema, _)): State<(EmberSchema, String)>, request: GraphQLRequest) -> GraphQLResponse {
@@ -62,7 +68,8 @@ async fn execute(State((schema, _)): State<(EmberSchema, String)>, request: Grap
 }
 
 async fn graphiql(State((_, root)): State<(EmberSchema, String)>) -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint(&format!("{root}/graphql")).title("Ember GraphQL").finish())
+    let (endpoint, subscriptions) = (format!("{root}/graphql"), format!("{root}/graphql/ws"));
+    Html(GraphiQLSource::build().endpoint(&endpoint).subscription_endpoint(&subscriptions).title("Ember GraphQL").finish())
 }
 
 /// A database or internal failure, logged in full and reported without details.
@@ -159,5 +166,45 @@ impl MutationRoot {
     ) -> async_graphql::Result<spans::Annotation> {
         let input = spans::NewSpanAnnotation { span_id, name, label, score, explanation, annotator_kind };
         spans::add_annotation(state(ctx), input).await
+    }
+}
+
+/// Spans committed to a project since the last notice.
+#[derive(SimpleObject)]
+pub struct SpansStoredNotice {
+    pub project: String,
+    /// Spans committed; when `lagged`, how many notices were missed instead.
+    pub count: i64,
+    /// The subscriber fell behind and missed notices: refetch rather than count.
+    pub lagged: bool,
+}
+
+/// Root of the live notices.
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// A notice each time spans of `project` (by name) are committed.
+    async fn spans_stored(&self, ctx: &Context<'_>, project: String) -> impl Stream<Item = SpansStoredNotice> {
+        let receiver = state(ctx).events.subscribe();
+        futures::stream::unfold((receiver, project), |(mut receiver, project)| async move {
+            loop {
+                let notice = match receiver.recv().await {
+                    Ok(event) if *event.project == *project => SpansStoredNotice {
+                        project: project.clone(),
+                        count: i64::try_from(event.count).unwrap_or(i64::MAX),
+                        lagged: false,
+                    },
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => SpansStoredNotice {
+                        project: project.clone(),
+                        count: i64::try_from(missed).unwrap_or(i64::MAX),
+                        lagged: true,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                return Some((notice, (receiver, project)));
+            }
+        })
     }
 }

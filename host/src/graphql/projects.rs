@@ -49,6 +49,7 @@ impl Project {
 
 /// Order of a span listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[graphql(name = "SpanSort")]
 pub enum SpanOrder {
     #[default]
     StartTimeDesc,
@@ -155,23 +156,28 @@ impl Project {
         Ok(self.stats(ctx).await?.last_start_ns.map(iso_time))
     }
 
-    /// One page of spans, newest first by default.
+    /// One page of spans, newest first by default. `first` and `sort` are optional so that a
+    /// variable left out (which async-graphql passes as null) gets the default too.
     async fn spans(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
         filter: Option<SpanFilter>,
-        #[graphql(default)] sort: SpanOrder,
+        #[graphql(default_with = "Some(SpanOrder::StartTimeDesc)")] sort: Option<SpanOrder>,
     ) -> async_graphql::Result<SpanConnection> {
+        let (first, sort) = (first.unwrap_or(50), sort.unwrap_or_default());
         let query = span_query(self.0.id, first, after.as_deref(), filter.unwrap_or_default(), sort)?;
         let mut rows = Self::store(ctx).list_spans(&query).await.map_err(internal)?;
-        let has_next_page = rows.len() as i64 > query.limit;
-        rows.truncate(query.limit as usize);
-        let end_cursor = rows.last().map(|row| keyed_cursor("SpanStart", row.start_ns, row.id));
+        // The store's cursor includes the row it names: the cursor is the next page's first row.
+        rows.truncate(query.limit as usize + 1);
+        let next = if rows.len() as i64 > query.limit { rows.pop() } else { None };
         Ok(SpanConnection {
+            page_info: PageInfo {
+                has_next_page: next.is_some(),
+                end_cursor: next.map(|row| keyed_cursor("SpanStart", row.start_ns, row.id)),
+            },
             nodes: rows.into_iter().map(Span).collect(),
-            page_info: PageInfo { has_next_page, end_cursor: end_cursor.filter(|_| has_next_page) },
         })
     }
 
@@ -179,10 +185,10 @@ impl Project {
     async fn sessions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<SessionConnection> {
-        let limit = i64::from(first.clamp(1, MAX_PAGE));
+        let limit = i64::from(first.unwrap_or(50).clamp(1, MAX_PAGE));
         let from_id = match after {
             Some(cursor) => Some(
                 parse_global_id("SessionCursor", &cursor)

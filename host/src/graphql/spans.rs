@@ -111,9 +111,25 @@ impl Span {
         Json(json_column(&self.0.attributes))
     }
 
-    /// Events (`[{name, timestamp, attributes}]`); exceptions are named `exception`.
+    /// Events (`[{name, timestamp, attributes}]`, ISO 8601 times); exceptions are named `exception`.
     async fn events(&self) -> Json<Value> {
-        Json(json_column(&self.0.events))
+        let events = match json_column(&self.0.events) {
+            Value::Array(events) => events,
+            _ => Vec::new(),
+        };
+        Json(Value::Array(
+            events
+                .into_iter()
+                .map(|event| {
+                    let timestamp = event.get("timestamp_ns").and_then(Value::as_i64).unwrap_or(0);
+                    serde_json::json!({
+                        "name": event.get("name").cloned().unwrap_or(Value::Null),
+                        "timestamp": iso_time(timestamp),
+                        "attributes": event.get("attributes").cloned().unwrap_or_else(|| serde_json::json!({})),
+                    })
+                })
+                .collect(),
+        ))
     }
 
     /// Annotations of this span, newest first.

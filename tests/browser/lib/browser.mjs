@@ -70,6 +70,19 @@ export class CheckedPage {
           /* the body may be gone */
         }
         self.problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()} ${body}`);
+        return;
+      }
+      // GraphQL reports errors with status 200: an `errors` member is a failed request too.
+      if (res.request().method() === 'POST' && new URL(res.url()).pathname.endsWith('/graphql')) {
+        try {
+          const reply = await res.json();
+          if (Array.isArray(reply?.errors) && reply.errors.length) {
+            const query = (res.request().postDataJSON()?.query ?? '').replace(/\s+/g, ' ').slice(0, 120);
+            self.problems.push(`GraphQL errors: ${reply.errors.map((e) => e.message).join('; ')} (query: ${query}…)`);
+          }
+        } catch {
+          /* not JSON, or the body is gone */
+        }
       }
     });
     return self;

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {
   return (
@@ -72,4 +72,11 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 /** Pretty text: JSON pretty-printed when it parses (or when mimeType says JSON), else preserved whitespace. */
 export function TextBlock({ value, className }: { value: string; className?: string }) {
   return <pre className={'text-block' + (className ? ' ' + className : '')}>{value}</pre>;
+}
+
+/** Sets document.title to "<title> · Ember" while mounted. */
+export function useTitle(title: string | null | undefined) {
+  useEffect(() => {
+    document.title = title ? `${title} · Ember` : 'Ember';
+  }, [title]);
 }

@@ -1,7 +1,7 @@
 // /compare?experiment=A&experiment=B…: experiments of one dataset side by side, with a
 // word-level diff of each output against the first experiment's.
 import { useMemo, useState } from 'react';
-import { ErrorBox, Link, Loading, rest, useSearch } from './lib/shared';
+import { ErrorBox, Link, Loading, gql, rest, useSearch } from './lib/shared';
 import { type Aggregate, aggregateOf, labelSummary } from './lib/evaluation';
 import { wordDiff } from './lib/diff';
 import { compactJson, formatInt, formatScore, prettyJson, useAsync, valueText } from './lib/util';
@@ -45,6 +45,8 @@ interface CompareReply {
 
 const PAGE_SIZE = 50;
 
+const DATASET_NAME = `query CompareDataset($id: ID!) { dataset(id: $id) { name } }`;
+
 export default function ComparePage(_props: { params: Record<string, string> }) {
   const search = useSearch();
   const ids = useMemo(() => {
@@ -70,19 +72,27 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
     for (const id of ids) query.append('experiment_id', id);
     query.set('limit', String(PAGE_SIZE));
     if (cursor) query.set('cursor', cursor);
-    return rest<CompareReply>('GET', `/v1/compare?${query.toString()}`);
+    const reply = await rest<CompareReply>('GET', `/v1/compare?${query.toString()}`);
+    let datasetName: string | null = null;
+    try {
+      const { dataset } = await gql<{ dataset: { name: string } | null }>(DATASET_NAME, { id: reply.data.dataset_id });
+      datasetName = dataset?.name ?? null;
+    } catch {
+      /* the name is only for the breadcrumb */
+    }
+    return { ...reply, datasetName };
   }, [key, cursor]);
 
   if (ids.length === 0) {
     return (
-      <div className="pg-page pg-empty">
+      <div className="page pg-page pg-empty">
         Pick two or more experiments on a <Link to="/datasets">dataset</Link> page to compare them.
       </div>
     );
   }
   if (result.error !== undefined && !result.data) return <ErrorBox error={result.error} />;
   if (!result.data) return <Loading />;
-  const { data, next_cursor: next } = result.data;
+  const { data, next_cursor: next, datasetName } = result.data;
   // Columns in the order the URL gives; the first is the diff baseline.
   const experiments = ids
     .map((id) => data.experiments.find((e) => e.id === id))
@@ -90,10 +100,10 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
   const page = cursors.length;
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-crumbs">
         <Link to="/datasets">Datasets</Link> /{' '}
-        <Link to={`/datasets/${encodeURIComponent(data.dataset_id)}`}>dataset</Link> / <span>compare</span>
+        <Link to={`/datasets/${encodeURIComponent(data.dataset_id)}`}>{datasetName ?? 'dataset'}</Link> / <span>compare</span>
       </div>
       <div className="pg-header">
         <h1>Compare {experiments.length} experiments</h1>
@@ -110,7 +120,7 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
           <div className="pg-spacer" />
           <button
             type="button"
-            className="pg-button"
+            className="btn"
             data-testid="compare-prev"
             disabled={cursors.length <= 1 || result.loading}
             onClick={() => setCursors((c) => c.slice(0, -1))}
@@ -119,7 +129,7 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
           </button>
           <button
             type="button"
-            className="pg-button"
+            className="btn"
             data-testid="compare-next"
             disabled={!next || result.loading}
             onClick={() => next && setCursors((c) => [...c, next])}
@@ -127,14 +137,16 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
             Next →
           </button>
         </div>
-        <table className="pg-table pg-fixed pg-compare">
+        <table className="table pg-table pg-fixed pg-compare">
           <thead>
             <tr>
               <th>Input</th>
               <th>Reference</th>
               {experiments.map((e, i) => (
                 <th key={e.id}>
-                  <Link to={`/experiments/${encodeURIComponent(e.id)}`}>{e.name || e.id}</Link>
+                  <Link to={`/experiments/${encodeURIComponent(e.id)}`} className="strong-link">
+                    {e.name || e.id}
+                  </Link>
                   {i === 0 && experiments.length > 1 && <span className="pg-muted"> (baseline)</span>}
                 </th>
               ))}
@@ -171,7 +183,7 @@ function AggregateTable({
   return (
     <section className="pg-section">
       <h2>Evaluations</h2>
-      <table className="pg-table">
+      <table className="table pg-table">
         <thead>
           <tr>
             <th>Evaluation</th>

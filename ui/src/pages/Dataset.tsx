@@ -46,18 +46,20 @@ export default function DatasetPage({ params }: { params: Record<string, string>
 
   if (result.error !== undefined && !dataset) return <ErrorBox error={result.error} />;
   if (!result.data) return <Loading />;
-  if (!dataset) return <div className="pg-page pg-empty">No dataset {datasetId}.</div>;
+  if (!dataset) return <div className="page pg-page pg-empty">No dataset {datasetId}.</div>;
 
+  // Newest first; v1 is the oldest.
+  const versions = [...dataset.versions].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const versionLabel = (id: string) => {
-    const index = dataset.versions.findIndex((v) => v.id === id);
-    return index < 0 ? 'unknown version' : `v${dataset.versions.length - index}`;
+    const index = versions.findIndex((v) => v.id === id);
+    return index < 0 ? 'unknown version' : `v${versions.length - index}`;
   };
   const toggle = (id: string) =>
     setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
   const compare = () => navigate(`/compare?${selected.map((id) => `experiment=${encodeURIComponent(id)}`).join('&')}`);
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-crumbs">
         <Link to="/datasets">Datasets</Link> / <span>{dataset.name}</span>
       </div>
@@ -78,7 +80,7 @@ export default function DatasetPage({ params }: { params: Record<string, string>
           <span className="pg-muted">{selected.length > 0 ? `${selected.length} selected` : 'pick 2 or more to compare'}</span>
           <button
             type="button"
-            className="pg-button pg-primary"
+            className="btn btn-primary"
             data-testid="compare-button"
             disabled={selected.length < 2}
             onClick={compare}
@@ -86,7 +88,7 @@ export default function DatasetPage({ params }: { params: Record<string, string>
             Compare
           </button>
         </div>
-        <table className="pg-table">
+        <table className="table pg-table">
           <thead>
             <tr>
               <th className="pg-narrow" />
@@ -110,7 +112,9 @@ export default function DatasetPage({ params }: { params: Record<string, string>
                   />
                 </td>
                 <td>
-                  <Link to={`/experiments/${encodeURIComponent(e.id)}`}>{e.name || e.id}</Link>
+                  <Link to={`/experiments/${encodeURIComponent(e.id)}`} className="strong-link">
+                    {e.name || e.id}
+                  </Link>
                 </td>
                 <td className="pg-mono" title={e.datasetVersionId}>
                   {versionLabel(e.datasetVersionId)}
@@ -142,9 +146,9 @@ export default function DatasetPage({ params }: { params: Record<string, string>
               onChange={(e) => setVersionId(e.target.value)}
             >
               <option value="">latest</option>
-              {dataset.versions.map((v, i) => (
+              {versions.map((v, i) => (
                 <option key={v.id} value={v.id}>
-                  v{dataset.versions.length - i} · {shortTime(v.createdAt)}
+                  v{versions.length - i} · {shortTime(v.createdAt)}
                   {v.description ? ` · ${v.description}` : ''}
                 </option>
               ))}
@@ -153,7 +157,7 @@ export default function DatasetPage({ params }: { params: Record<string, string>
           <span className="pg-muted">{dataset.examples.length} shown</span>
           {result.loading && <span className="pg-muted">loading…</span>}
         </div>
-        <table className="pg-table pg-fixed">
+        <table className="table pg-table pg-fixed">
           <thead>
             <tr>
               <th style={{ width: '10rem' }}>Id</th>

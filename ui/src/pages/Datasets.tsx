@@ -25,11 +25,16 @@ export default function DatasetsPage(_props: { params: Record<string, string> })
   const datasets = list.data?.datasets ?? [];
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-header">
         <h1>Datasets</h1>
         <div className="pg-spacer" />
-        <button type="button" className="pg-button pg-primary" onClick={() => setCreating((c) => !c)}>
+        <button
+          type="button"
+          className={creating ? 'btn' : 'btn btn-primary'}
+          data-testid="dataset-new"
+          onClick={() => setCreating((c) => !c)}
+        >
           {creating ? 'Close' : 'New dataset'}
         </button>
       </div>
@@ -51,7 +56,7 @@ export default function DatasetsPage(_props: { params: Record<string, string> })
       {list.error !== undefined && <ErrorBox error={list.error} />}
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <table className="pg-table">
+        <table className="table pg-table">
           <thead>
             <tr>
               <th>Name</th>
@@ -66,7 +71,9 @@ export default function DatasetsPage(_props: { params: Record<string, string> })
             {datasets.map((d) => (
               <tr key={d.id} data-testid="dataset-row" data-name={d.name}>
                 <td>
-                  <Link to={`/datasets/${encodeURIComponent(d.id)}`}>{d.name}</Link>
+                  <Link to={`/datasets/${encodeURIComponent(d.id)}`} className="strong-link">
+                    {d.name}
+                  </Link>
                 </td>
                 <td className="pg-muted">{d.description ?? ''}</td>
                 <td className="pg-num">{formatInt(d.exampleCount)}</td>
@@ -283,7 +290,7 @@ function NewDataset({ onCreated }: { onCreated: (id: string, name: string, count
           <div className="pg-muted">
             {inspected.rows} rows · choose where each {inspected.format === 'csv' ? 'column' : 'key'} goes:
           </div>
-          <table className="pg-table pg-compact">
+          <table className="table pg-table pg-compact">
             <tbody>
               {inspected.columns.map((column) => (
                 <tr key={column}>
@@ -309,7 +316,7 @@ function NewDataset({ onCreated }: { onCreated: (id: string, name: string, count
       <div className="pg-form-row">
         <button
           type="submit"
-          className="pg-button pg-primary"
+          className="btn btn-primary"
           data-testid="dataset-upload-submit"
           disabled={busy || !file || !name.trim()}
         >

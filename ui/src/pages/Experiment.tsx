@@ -141,11 +141,11 @@ export default function ExperimentPage({ params }: { params: Record<string, stri
 
   if (result.error !== undefined && !result.data) return <ErrorBox error={result.error} />;
   if (!result.data) return <Loading />;
-  if (!experiment) return <div className="pg-page pg-empty">No experiment {experimentId}.</div>;
+  if (!experiment) return <div className="page pg-page pg-empty">No experiment {experimentId}.</div>;
   const dataset = result.data.dataset;
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-crumbs">
         <Link to="/datasets">Datasets</Link> /{' '}
         <Link to={`/datasets/${encodeURIComponent(experiment.datasetId)}`}>{dataset?.name ?? experiment.datasetId}</Link>{' '}
@@ -186,7 +186,7 @@ function Aggregates({ value }: { value: unknown }) {
   return (
     <section className="pg-section pg-grow">
       <h2>Evaluations</h2>
-      <table className="pg-table">
+      <table className="table pg-table">
         <thead>
           <tr>
             <th>Name</th>
@@ -246,6 +246,11 @@ function RunEvaluator({ experimentId, onAttached }: { experimentId: string; onAt
   const [error, setError] = useState<unknown>(undefined);
   const [attached, setAttached] = useState<string | null>(null);
   const chosen = plugin && names.includes(plugin) ? plugin : (names[0] ?? '');
+  const schema = useAsync(async () => {
+    if (!chosen) return null;
+    const reply = await rest<{ data: { config_schema: unknown } }>('GET', `/v1/plugins/${encodeURIComponent(chosen)}`);
+    return configKeys(reply.data.config_schema);
+  }, [chosen]);
 
   const attach = async () => {
     setError(undefined);
@@ -293,24 +298,40 @@ function RunEvaluator({ experimentId, onAttached }: { experimentId: string; onAt
         </select>
       </label>
       <label className="pg-field">
-        Evaluation name <span className="pg-muted">(optional, default: the plugin name)</span>
+        <span>
+          Evaluation name <span className="pg-muted">(optional, default: the plugin name)</span>
+        </span>
         <input type="text" value={name} placeholder={chosen} onChange={(e) => setName(e.target.value)} />
       </label>
       <label className="pg-field">
-        Configuration <span className="pg-muted">(optional JSON object)</span>
+        <span>
+          Configuration <span className="pg-muted">(optional JSON object)</span>
+        </span>
         <textarea
           data-testid="evaluator-config"
           className="pg-mono"
           rows={3}
           value={config}
-          placeholder='{"case_sensitive": false}'
+          placeholder='{"key": "value"}'
           onChange={(e) => setConfig(e.target.value)}
         />
+        {schema.data && schema.data.length > 0 && (
+          <span className="pg-small pg-muted" data-testid="evaluator-config-keys">
+            keys:{' '}
+            {schema.data.map((k, i) => (
+              <span key={k.name} title={k.description}>
+                {i > 0 ? ', ' : ''}
+                <code>{k.name}</code>
+                {k.type ? ` (${k.type}${k.default !== undefined ? ` = ${k.default}` : ''})` : ''}
+              </span>
+            ))}
+          </span>
+        )}
       </label>
       <div className="pg-form-row">
         <button
           type="button"
-          className="pg-button pg-primary"
+          className="btn btn-primary"
           data-testid="evaluator-attach"
           disabled={busy || !chosen}
           onClick={() => void attach()}
@@ -324,6 +345,33 @@ function RunEvaluator({ experimentId, onAttached }: { experimentId: string; onAt
   );
 }
 
+interface ConfigKey {
+  name: string;
+  type: string;
+  default?: string;
+  description: string;
+}
+
+/** The top-level properties of a plugin's config JSON schema (given as an object or as text). */
+function configKeys(schema: unknown): ConfigKey[] {
+  let value = schema;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return [];
+    }
+  }
+  const properties = (value as { properties?: Record<string, Record<string, unknown>> } | null)?.properties;
+  if (!properties || typeof properties !== 'object') return [];
+  return Object.entries(properties).map(([name, p]) => ({
+    name,
+    type: Array.isArray(p?.type) ? p.type.join('|') : typeof p?.type === 'string' ? p.type : '',
+    default: p && 'default' in p ? JSON.stringify(p.default) : undefined,
+    description: typeof p?.description === 'string' ? p.description : '',
+  }));
+}
+
 function Jobs({ evals, active, error }: { evals: EvaluatorsBody | null; active: boolean; error: unknown }) {
   if (!evals || evals.evaluators.length === 0) return null;
   return (
@@ -333,14 +381,14 @@ function Jobs({ evals, active, error }: { evals: EvaluatorsBody | null; active: 
         {active ? <span className="pg-badge pg-running">running</span> : <span className="pg-badge">idle</span>}
       </div>
       {error !== undefined && <div className="pg-error-text">Polling failed: {errorMessage(error)}</div>}
-      <table className="pg-table">
+      <table className="table pg-table">
         <thead>
           <tr>
             <th>Evaluator</th>
             <th>Plugin</th>
             <th>Config</th>
             <th className="pg-num">Queued</th>
-            <th className="pg-num">Running</th>
+            <th className="pg-num">Active</th>
             <th className="pg-num">Done</th>
             <th className="pg-num">Failed</th>
             <th style={{ width: '12rem' }}>Progress</th>
@@ -446,7 +494,7 @@ function Runs({
   return (
     <section className="pg-section">
       <h2>Runs</h2>
-      <table className="pg-table pg-fixed" data-testid="runs-table">
+      <table className="table pg-table pg-fixed" data-testid="runs-table">
         <thead>
           <tr>
             <th>Input</th>
@@ -474,7 +522,7 @@ function Runs({
                   {example ? compactJson(example.output) : ''}
                 </td>
                 <td className="pg-json" title={prettyJson(run.output)} data-testid="run-output">
-                  {compactJson(run.output)}
+                  {typeof run.output === 'string' ? run.output : compactJson(run.output)}
                 </td>
                 <td className="pg-error-text pg-small" title={run.error ?? ''}>
                   {run.error ?? ''}

@@ -35,7 +35,7 @@ export default function PluginsPage(_props: { params: Record<string, string> }) 
   const plugins = list.data?.plugins ?? [];
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-header">
         <h1>Plugins</h1>
         <span className="pg-muted">{plugins.length} versions</span>
@@ -49,7 +49,7 @@ export default function PluginsPage(_props: { params: Record<string, string> }) 
       {list.error !== undefined && <ErrorBox error={list.error} />}
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <table className="pg-table" data-testid="plugins-table">
+        <table className="table pg-table" data-testid="plugins-table">
           <thead>
             <tr>
               <th>Name</th>
@@ -312,7 +312,9 @@ function UploadForm({ onUploaded }: { onUploaded: (reference: string) => Promise
           />
         </label>
         <label>
-          Name <span className="pg-muted">(default: the file name)</span>
+          <span>
+            Name <span className="pg-muted">(default: the file name)</span>
+          </span>
           <input
             type="text"
             data-testid="plugin-upload-name"
@@ -322,7 +324,9 @@ function UploadForm({ onUploaded }: { onUploaded: (reference: string) => Promise
           />
         </label>
         <label>
-          Version <span className="pg-muted">(optional)</span>
+          <span>
+            Version <span className="pg-muted">(optional)</span>
+          </span>
           <input
             type="text"
             data-testid="plugin-upload-version"
@@ -332,7 +336,9 @@ function UploadForm({ onUploaded }: { onUploaded: (reference: string) => Promise
           />
         </label>
         <label className="pg-grow">
-          Grants <span className="pg-muted">(optional JSON)</span>
+          <span>
+            Grants <span className="pg-muted">(optional JSON)</span>
+          </span>
           <input
             type="text"
             className="pg-mono"
@@ -341,7 +347,7 @@ function UploadForm({ onUploaded }: { onUploaded: (reference: string) => Promise
             onChange={(e) => setGrants(e.target.value)}
           />
         </label>
-        <button type="submit" className="pg-button pg-primary" data-testid="plugin-upload-submit" disabled={busy}>
+        <button type="submit" className="btn btn-primary" data-testid="plugin-upload-submit" disabled={busy}>
           {busy ? 'Uploading…' : 'Upload'}
         </button>
       </div>

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { gql, isAbort } from '../api';
+import { subscribeSpansStored } from '../live';
 import { Link, navigate, setSearch, useLocation } from '../router';
 import { useAsync } from '../components/useAsync';
 import { Loading } from '../components/Loading';
 import { ErrorBox } from '../components/ErrorBox';
-import { Empty } from '../components/misc';
+import { Empty, useTitle } from '../components/misc';
 import { KindBadge, SPAN_KINDS, StatusBadge } from '../components/Badges';
 import { ProjectHeader, PROJECT_SUMMARY_FIELDS, type ProjectSummary } from '../components/ProjectHeader';
 import { formatCost, formatMs, formatNumber, formatRelative, formatTime, formatTimePrecise, preview } from '../format';
@@ -48,15 +49,18 @@ const RANGES: { value: Range; label: string; ms?: number }[] = [
 
 const PAGE_SIZE = 50;
 const POLL_MS = 3000;
+/** Least time between two refetches triggered by live notices. */
+const NOTICE_MIN_GAP_MS = 500;
 
 const HEADER_QUERY = `query ProjectHeader($id: ID!) {
   project(id: $id) { ${PROJECT_SUMMARY_FIELDS} spanNames models }
 }`;
 
-const SPANS_QUERY = `query ProjectSpans($id: ID!, $first: Int, $after: String, $filter: SpanFilter, $sort: SpanSort) {
+// The sort is inlined as an enum literal so the query does not depend on the enum's type name.
+const spansQuery = (sort: Sort) => `query ProjectSpans($id: ID!, $first: Int, $after: String, $filter: SpanFilter) {
   project(id: $id) {
     id
-    spans(first: $first, after: $after, filter: $filter, sort: $sort) {
+    spans(first: $first, after: $after, filter: $filter, sort: ${sort === 'START_TIME_ASC' ? 'START_TIME_ASC' : 'START_TIME_DESC'}) {
       nodes {
         id spanId traceId parentId name spanKind statusCode statusMessage startTime latencyMs
         model tokenPrompt tokenCompletion tokenTotal cost
@@ -235,8 +239,8 @@ export default function ProjectPage({ params }: { params: Record<string, string>
   const fetchPage = useCallback(
     (a: Applied, after: string | null, signal?: AbortSignal) =>
       gql<{ project: { spans: { nodes: SpanRow[]; pageInfo: PageInfo } } | null }>(
-        SPANS_QUERY,
-        { id: projectId, first: PAGE_SIZE, after, filter: buildFilter(a), sort: a.sort },
+        spansQuery(a.sort),
+        { id: projectId, first: PAGE_SIZE, after, filter: buildFilter(a) },
         { signal },
       ),
     [projectId],
@@ -355,9 +359,10 @@ export default function ProjectPage({ params }: { params: Record<string, string>
               ? 'error'
               : '';
   const [newIds, setNewIds] = useState<Set<string>>(() => new Set());
+  const liveProject = header.data?.project?.name;
 
   useEffect(() => {
-    if (!live) return;
+    if (!live || !liveProject) return;
     let stopped = false;
     let ctrl: AbortController | null = null;
     const tick = () => {
@@ -391,15 +396,39 @@ export default function ProjectPage({ params }: { params: Record<string, string>
           /* a failed poll is retried on the next tick */
         });
     };
-    const h = setInterval(tick, POLL_MS);
+    // Refetch on every notice of the subscription, at most twice a second; poll instead when
+    // the WebSocket cannot be used.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let again = false;
+    const soon = () => {
+      if (timer !== undefined) {
+        again = true;
+        return;
+      }
+      tick();
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (again) {
+          again = false;
+          soon();
+        }
+      }, NOTICE_MIN_GAP_MS);
+    };
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const unsubscribe = subscribeSpansStored(liveProject, soon, () => {
+      if (!stopped && poll === undefined) poll = setInterval(tick, POLL_MS);
+    });
     return () => {
       stopped = true;
-      clearInterval(h);
+      unsubscribe();
+      clearInterval(poll);
+      clearTimeout(timer);
       ctrl?.abort();
     };
-  }, [live, loading, fetchPage]);
+  }, [live, liveProject, loading, fetchPage]);
 
   const project = header.data?.project;
+  useTitle(project ? `${project.name} · spans` : null);
   const attrState = parseAttributeFilter(applied.attr);
   const base = `/projects/${encodeURIComponent(projectId)}`;
 
@@ -424,7 +453,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
             type="button"
             data-testid="live-indicator"
             className={'live-indicator' + (live ? ' is-live' : '')}
-            title={live ? 'Polling for new spans every 3 s — click to pause' : `Paused (${pausedReason}) — click to resume`}
+            title={live ? 'New spans appear as they are stored — click to pause' : `Paused (${pausedReason}) — click to resume`}
             onClick={() => setUserPaused(!userPaused)}
           >
             <span className="live-dot" aria-hidden="true" />
@@ -477,6 +506,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
           <span className="field-label">
             Kind{applied.kinds.length > 0 && <span className="field-count">{applied.kinds.length}</span>}
           </span>
+          <span className="multi-wrap">
           <select
             multiple
             className="multi"
@@ -491,6 +521,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
               </option>
             ))}
           </select>
+          </span>
         </label>
         <label className="field">
           <span className="field-label">Status</span>
@@ -577,7 +608,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
       <div className="table-wrap">
         <table className="table spans-table" data-testid="spans-table">
           <colgroup>
-            <col style={{ width: 150 }} />
+            <col style={{ width: 158 }} />
             <col style={{ width: '16%' }} />
             <col style={{ width: 92 }} />
             <col style={{ width: 76 }} />

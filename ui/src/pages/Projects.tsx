@@ -3,7 +3,7 @@ import { Link, navigate } from '../router';
 import { useAsync } from '../components/useAsync';
 import { Loading } from '../components/Loading';
 import { ErrorBox } from '../components/ErrorBox';
-import { Empty, PageHeader } from '../components/misc';
+import { Empty, PageHeader, useTitle } from '../components/misc';
 import { formatCompact, formatCost, formatMs, formatNumber, formatRelative, formatTime } from '../format';
 
 interface ProjectRow {
@@ -34,6 +34,7 @@ export default function ProjectsPage(_props: { params: Record<string, string> })
     [],
   );
   const projects = data?.projects ?? [];
+  useTitle('Projects');
   return (
     <div className="page">
       <PageHeader

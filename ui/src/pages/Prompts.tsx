@@ -12,19 +12,19 @@ export default function PromptsPage(_props: { params: Record<string, string> }) 
   const toggle = (id: string) => setOpen((o) => (o.includes(id) ? o.filter((x) => x !== id) : [...o, id]));
 
   return (
-    <div className="pg-page">
+    <div className="page pg-page">
       <div className="pg-header">
         <h1>Prompts</h1>
         <span className="pg-muted">{prompts.length} prompts</span>
         <div className="pg-spacer" />
-        <Link to="/playground" className="pg-button">
+        <Link to="/playground" className="btn">
           New in playground
         </Link>
       </div>
       {list.error !== undefined && <ErrorBox error={list.error} />}
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <table className="pg-table">
+        <table className="table pg-table">
           <thead>
             <tr>
               <th className="pg-narrow" />
@@ -47,7 +47,7 @@ export default function PromptsPage(_props: { params: Record<string, string> }) 
                   <td className="pg-right">
                     <Link
                       to={`/playground?prompt=${encodeURIComponent(p.id)}`}
-                      className="pg-button pg-small-button"
+                      className="btn btn-small"
                       data-testid="prompt-open-playground"
                       onClick={(e) => e.stopPropagation()}
                     >
@@ -125,7 +125,7 @@ function Versions({ prompt }: { prompt: PromptItem }) {
             <div className="pg-spacer" />
             <Link
               to={`/playground?prompt=${encodeURIComponent(prompt.id)}&version=${encodeURIComponent(v.id)}`}
-              className="pg-button pg-small-button"
+              className="btn btn-small"
             >
               Open in playground
             </Link>

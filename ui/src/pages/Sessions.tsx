@@ -4,7 +4,7 @@ import { Link } from '../router';
 import { useAsync } from '../components/useAsync';
 import { Loading } from '../components/Loading';
 import { ErrorBox } from '../components/ErrorBox';
-import { Empty } from '../components/misc';
+import { Empty, useTitle } from '../components/misc';
 import { ProjectHeader, PROJECT_SUMMARY_FIELDS, type ProjectSummary } from '../components/ProjectHeader';
 import { formatMs, formatNumber, formatRelative, formatTime } from '../format';
 
@@ -183,6 +183,13 @@ export default function SessionsPage({ params }: { params: Record<string, string
     return () => io.disconnect();
   }, [load]);
 
+  // after a page lands the sentinel may still be in range (the observer fires only on changes)
+  useEffect(() => {
+    const el = sentinel.current;
+    if (loading || !el || !pageInfo?.hasNextPage || !pageInfo.endCursor) return;
+    if (el.getBoundingClientRect().top < window.innerHeight + 400) load(pageInfo.endCursor);
+  }, [loading, pageInfo, load]);
+
   const toggle = (sid: string) =>
     setOpen((prev) => {
       const next = new Set(prev);
@@ -192,6 +199,7 @@ export default function SessionsPage({ params }: { params: Record<string, string
     });
 
   const project = header.data?.project;
+  useTitle(project ? `${project.name} · sessions` : null);
   if (header.data && !project) {
     return (
       <div className="page">

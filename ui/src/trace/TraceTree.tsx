@@ -20,9 +20,19 @@ export interface TraceTreeProps {
   revealCenter: boolean;
 }
 
+const ABBREV: Record<string, string> = {
+  LLM: 'LLM', CHAIN: 'CHAIN', TOOL: 'TOOL', RETRIEVER: 'RETR', EMBEDDING: 'EMBED', AGENT: 'AGENT',
+  RERANKER: 'RANK', GUARDRAIL: 'GUARD', EVALUATOR: 'EVAL', PROMPT: 'PRMPT', UNKNOWN: '?',
+};
+
+function kindAbbrev(kind: string | null | undefined): string {
+  const k = (kind || 'UNKNOWN').toUpperCase();
+  return ABBREV[k] ?? k.slice(0, 5);
+}
+
 function ticks(duration: number): { pct: number; label: string }[] {
   const out = [];
-  for (let k = 0; k <= 4; k++) out.push({ pct: k * 25, label: formatMs((duration * k) / 4) });
+  for (let k = 0; k <= 4; k++) out.push({ pct: k * 25, label: k === 0 ? '0' : formatMs((duration * k) / 4) });
   return out;
 }
 
@@ -130,7 +140,7 @@ export const TraceTree = memo(function TraceTree({
           ) : (
             <span className="tree-caret-spacer" />
           )}
-          <span className={'kind-chip ' + kindClass(s.spanKind)}>{(s.spanKind || 'UNKNOWN').slice(0, 4)}</span>
+          <span className={'kind-chip ' + kindClass(s.spanKind)}>{kindAbbrev(s.spanKind)}</span>
           <span className="tree-name">{s.name}</span>
           {isCollapsed && <span className="tree-hidden">+{tree.subtree[i]}</span>}
           {isErr && <span className="tree-err" title="error">●</span>}
@@ -158,7 +168,9 @@ export const TraceTree = memo(function TraceTree({
             <span
               key={t.pct}
               className="wf-tick"
-              style={t.pct === 100 ? { right: 0 } : { left: `${t.pct}%` }}
+              style={
+                t.pct === 100 ? { right: 0 } : t.pct === 0 ? { left: 0 } : { left: `${t.pct}%`, transform: 'translateX(-50%)' }
+              }
             >
               {t.label}
             </span>

@@ -6,9 +6,9 @@ export interface DiffPart {
   text: string;
 }
 
-/** Words and the whitespace between them, as separate tokens (whitespace is kept). */
+/** Words, runs of punctuation and the whitespace between them, as tokens (nothing is dropped). */
 export function tokenize(text: string): string[] {
-  return text.match(/\s+|[^\s]+/g) ?? [];
+  return text.match(/\s+|[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]+/gu) ?? [];
 }
 
 /** Largest token product diffed exactly; beyond it the texts are shown as replaced wholesale. */

@@ -1,10 +1,27 @@
 // Small helpers shared by the datasets/experiments/plugins/prompts/playground pages.
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+/**
+ * A server message as a person reads it: REST errors arrive as `{"code", "message"}`, which the
+ * shared client may hand over as JSON text.
+ */
+export function cleanMessage(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      const v = JSON.parse(t) as { message?: unknown; code?: unknown };
+      if (typeof v.message === 'string' && v.message) return v.message;
+    } catch {
+      /* not JSON */
+    }
+  }
+  return text;
+}
+
 /** The message of anything thrown (ApiError, GraphQLError, Error, string). */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  if (typeof err === 'string') return err;
+  if (err instanceof Error) return cleanMessage(err.message || err.name);
+  if (typeof err === 'string') return cleanMessage(err);
   try {
     return JSON.stringify(err);
   } catch {
