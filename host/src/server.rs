@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tower::ServiceExt;
 
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
@@ -160,8 +160,8 @@ impl Server {
             }
             request
         });
-        let http_server =
-            axum::serve(http, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).with_graceful_shutdown(stopped());
+        let http_server = axum::serve(http, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+            .with_graceful_shutdown(stopped());
         let grpc_server = tonic::transport::Server::builder()
             .add_service(TraceService::new(ingestor))
             .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());

@@ -16,7 +16,9 @@ function readRootPath(): string {
   return p.replace(/\/+$/, '');
 }
 
+/** The server's root path ("" or e.g. "/ember"); every URL the SPA builds starts with it. */
 export const rootPath: string = readRootPath();
+/** The server's version, shown in the sidebar. */
 export const version: string = (typeof window !== 'undefined' && window.__EMBER__?.version) || '';
 
 /** rootPath + path; `path` should start with "/". */
@@ -25,6 +27,7 @@ export function url(path: string): string {
   return rootPath + (path.startsWith('/') ? path : '/' + path);
 }
 
+/** A GraphQL response that carried `errors`; the message joins theirs. */
 export class GraphQLError extends Error {
   errors: unknown[];
   constructor(message: string, errors: unknown[] = []) {
@@ -34,6 +37,7 @@ export class GraphQLError extends Error {
   }
 }
 
+/** A non-2xx REST response; the message is the server's error text. */
 export class ApiError extends Error {
   status: number;
   constructor(status: number, message: string) {
@@ -43,7 +47,10 @@ export class ApiError extends Error {
   }
 }
 
-/** Pull a readable message out of an error body (JSON {error|detail|message} or plain text). */
+/**
+ * Pull a readable message out of an error body: the REST `{"error": {"code", "message"}}`
+ * envelope, other JSON `{error|detail|message}` shapes, or plain text.
+ */
 function errorText(status: number, statusText: string, body: string): string {
   const text = body.trim();
   if (text) {
@@ -54,7 +61,10 @@ function errorText(status: number, statusText: string, body: string): string {
         for (const k of ['error', 'detail', 'message', 'msg']) {
           const v = (j as Record<string, unknown>)[k];
           if (typeof v === 'string' && v) return v;
-          if (v && typeof v === 'object') return JSON.stringify(v);
+          if (v && typeof v === 'object') {
+            const inner = (v as { message?: unknown }).message;
+            return typeof inner === 'string' && inner ? inner : JSON.stringify(v);
+          }
         }
         if (Array.isArray((j as { errors?: unknown }).errors)) {
           return ((j as { errors: { message?: string }[] }).errors)
@@ -81,6 +91,7 @@ async function parseBody(res: Response): Promise<unknown> {
   }
 }
 
+/** Per-request options: `signal` aborts the fetch. */
 export interface RequestOptions {
   signal?: AbortSignal;
 }
@@ -151,6 +162,7 @@ export async function upload<T>(path: string, form: FormData, opts: RequestOptio
   return (await parseBody(res)) as T;
 }
 
+/** Whether `e` is the rejection of an aborted fetch (a superseded or unmounted load). */
 export function isAbort(e: unknown): boolean {
   return (
     (e instanceof DOMException && e.name === 'AbortError') ||
@@ -158,8 +170,9 @@ export function isAbort(e: unknown): boolean {
   );
 }
 
+/** The text to show for anything thrown (ApiError, GraphQLError, Error, string, …). */
 export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
+  if (e instanceof Error) return e.message || e.name;
   if (typeof e === 'string') return e;
   try {
     return JSON.stringify(e);

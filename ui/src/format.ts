@@ -1,4 +1,4 @@
-// Display formatting shared by every page.
+// Display formatting shared by every page: times, durations, numbers, costs, scores, JSON.
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
@@ -102,5 +102,63 @@ export function tryParseJson(s: string | null | undefined): unknown {
     return JSON.parse(t);
   } catch {
     return undefined;
+  }
+}
+
+/** A score with at most 3 decimals ("1", "0.5", "0.333"); "" for none. */
+export function formatScore(score: number | null | undefined): string {
+  if (score === null || score === undefined || Number.isNaN(score)) return '';
+  const rounded = Math.round(score * 1000) / 1000;
+  return String(Object.is(rounded, -0) ? 0 : rounded);
+}
+
+/** A number to 6 significant digits (retrieval and annotation scores); "—" for none. */
+export function formatSignificant(n: number | null | undefined): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return '—';
+  return String(Number(n.toPrecision(6)));
+}
+
+/** Bytes as B/KiB/MiB/GiB; "—" for none. */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value >= 10 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** JSON on one line, cut to `max` characters; "" for undefined. */
+export function compactJson(value: unknown, max = 300): string {
+  if (value === undefined) return '';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? '';
+  } catch {
+    text = String(value);
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Full JSON, pretty, for tooltips and detail views. */
+export function prettyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2) ?? '';
+  } catch {
+    return String(value);
+  }
+}
+
+/** A run output or expected value as text: strings as they are, anything else as JSON. */
+export function valueText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
   }
 }

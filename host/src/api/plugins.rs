@@ -58,13 +58,7 @@ pub async fn evaluate(State(state): State<AppState>, Path(name): Path<String>, b
         .await
         .map_err(|_| ApiError::invalid("the plugin call was cancelled"))?;
     let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
-    state.metrics.plugin_calls.get_or_create(&vec![("plugin", name.clone()), ("outcome", outcome.to_owned())]).inc();
-    state
-        .metrics
-        .plugin_instructions
-        .get_or_create(&vec![("plugin", name.clone())])
-        .observe(report.instructions as f64);
-    state.metrics.plugin_seconds.get_or_create(&vec![("plugin", name)]).observe(report.elapsed.as_secs_f64());
+    state.metrics.record_call(&name, outcome, report.instructions, report.elapsed);
     let mut data = json!({
         "instructions": report.instructions,
         "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,

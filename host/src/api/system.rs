@@ -33,4 +33,3 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn version() -> &'static str {
     PHOENIX_COMPAT_VERSION
 }
-

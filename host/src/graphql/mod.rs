@@ -15,11 +15,11 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, Object, Schema, SimpleObject, Subscription, ID};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
-use futures::Stream;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
+use futures::Stream;
 
 use crate::api::{parse_global_id, AppState};
 
@@ -69,7 +69,13 @@ async fn execute(State((schema, _)): State<(EmberSchema, String)>, request: Grap
 
 async fn graphiql(State((_, root)): State<(EmberSchema, String)>) -> impl IntoResponse {
     let (endpoint, subscriptions) = (format!("{root}/graphql"), format!("{root}/graphql/ws"));
-    Html(GraphiQLSource::build().endpoint(&endpoint).subscription_endpoint(&subscriptions).title("Ember GraphQL").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint(&endpoint)
+            .subscription_endpoint(&subscriptions)
+            .title("Ember GraphQL")
+            .finish(),
+    )
 }
 
 /// A database or internal failure, logged in full and reported without details.
@@ -162,8 +168,10 @@ impl MutationRoot {
         label: Option<String>,
         score: Option<f64>,
         explanation: Option<String>,
-        #[graphql(default = "HUMAN")] annotator_kind: String,
+        #[graphql(desc = "HUMAN (the default), LLM or CODE")] annotator_kind: Option<String>,
     ) -> async_graphql::Result<spans::Annotation> {
+        // A variable left out arrives as null, so the default is applied here, not in the schema.
+        let annotator_kind = annotator_kind.unwrap_or_else(|| "HUMAN".to_owned());
         let input = spans::NewSpanAnnotation { span_id, name, label, score, explanation, annotator_kind };
         spans::add_annotation(state(ctx), input).await
     }

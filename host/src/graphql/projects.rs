@@ -9,9 +9,7 @@ use super::traces::Session;
 use super::{internal, state};
 use crate::api::{global_id, iso_time, keyed_cursor, parse_global_id, parse_keyed_cursor, parse_time, AppState};
 use crate::ingest::openinference::SPAN_KINDS;
-use crate::store::{
-    ProjectRow, ProjectStats, SessionQuery, SpanCursor, SpanQuery, SpanSort, SpanValueColumn, Store,
-};
+use crate::store::{ProjectRow, ProjectStats, SessionQuery, SpanCursor, SpanQuery, SpanSort, SpanValueColumn, Store};
 
 /// Largest page of spans or sessions.
 const MAX_PAGE: i32 = 500;
@@ -237,7 +235,9 @@ fn span_query(
     };
     let time = |value: Option<String>, field: &str| -> async_graphql::Result<Option<i64>> {
         value
-            .map(|raw| parse_time(&raw).ok_or_else(|| async_graphql::Error::new(format!("`{field}` is not a time: {raw:?}"))))
+            .map(|raw| {
+                parse_time(&raw).ok_or_else(|| async_graphql::Error::new(format!("`{field}` is not a time: {raw:?}")))
+            })
             .transpose()
     };
     let span_kinds = upper(filter.kinds);

@@ -1,5 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { copyText, useFlash } from './clipboard';
 
+/** The placeholder of an empty list or a missing page. */
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <div className="empty">
@@ -9,6 +11,7 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
   );
 }
 
+/** A page's title row: breadcrumbs, title, subtitle and actions. */
 export function PageHeader({ title, sub, actions, crumbs }: {
   title: ReactNode; sub?: ReactNode; actions?: ReactNode; crumbs?: ReactNode;
 }) {
@@ -45,23 +48,15 @@ export function Section({ title, children, defaultOpen = true, extra, className,
 
 /** Copy-to-clipboard button; silently does nothing where the clipboard is unavailable. */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
-  const [done, setDone] = useState(false);
+  const [done, flash] = useFlash();
   return (
     <button
       type="button"
       className="btn btn-ghost btn-small"
       onClick={() => {
-        try {
-          navigator.clipboard?.writeText(text).then(
-            () => {
-              setDone(true);
-              setTimeout(() => setDone(false), 1200);
-            },
-            () => undefined,
-          );
-        } catch {
-          /* no clipboard */
-        }
+        void copyText(text).then((ok) => {
+          if (ok) flash();
+        });
       }}
     >
       {done ? 'Copied' : label}
@@ -69,7 +64,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   );
 }
 
-/** Pretty text: JSON pretty-printed when it parses (or when mimeType says JSON), else preserved whitespace. */
+/** Preformatted text with its whitespace kept. */
 export function TextBlock({ value, className }: { value: string; className?: string }) {
   return <pre className={'text-block' + (className ? ' ' + className : '')}>{value}</pre>;
 }

@@ -1,10 +1,14 @@
 // /compare?experiment=A&experiment=B…: experiments of one dataset side by side, with a
 // word-level diff of each output against the first experiment's.
 import { useMemo, useState } from 'react';
-import { ErrorBox, Link, Loading, gql, rest, useSearch } from './lib/shared';
+import { gql, rest } from '../api';
+import { Link, useSearch } from '../router';
+import { useAsync } from '../components/useAsync';
+import { Loading } from '../components/Loading';
+import { ErrorBox } from '../components/ErrorBox';
+import { compactJson, formatNumber, formatScore, prettyJson, valueText } from '../format';
 import { type Aggregate, aggregateOf, labelSummary } from './lib/evaluation';
 import { wordDiff } from './lib/diff';
-import { compactJson, formatInt, formatScore, prettyJson, useAsync, valueText } from './lib/util';
 import './pages.css';
 
 interface CompareEvaluation {
@@ -66,16 +70,20 @@ export default function ComparePage(_props: { params: Record<string, string> }) 
   }
   const cursor = cursors[cursors.length - 1];
 
-  const result = useAsync(async () => {
+  const result = useAsync(async (signal) => {
     if (ids.length === 0) return null;
     const query = new URLSearchParams();
     for (const id of ids) query.append('experiment_id', id);
     query.set('limit', String(PAGE_SIZE));
     if (cursor) query.set('cursor', cursor);
-    const reply = await rest<CompareReply>('GET', `/v1/compare?${query.toString()}`);
+    const reply = await rest<CompareReply>('GET', `/v1/compare?${query.toString()}`, undefined, { signal });
     let datasetName: string | null = null;
     try {
-      const { dataset } = await gql<{ dataset: { name: string } | null }>(DATASET_NAME, { id: reply.data.dataset_id });
+      const { dataset } = await gql<{ dataset: { name: string } | null }>(
+        DATASET_NAME,
+        { id: reply.data.dataset_id },
+        { signal },
+      );
       datasetName = dataset?.name ?? null;
     } catch {
       /* the name is only for the breadcrumb */
@@ -206,9 +214,9 @@ function AggregateTable({
                           {a.mean === null ? '–' : formatScore(a.mean)}
                         </span>{' '}
                         <span className="pg-muted pg-small">
-                          mean · {formatInt(a.scored)}/{formatInt(a.count)} scored
+                          mean · {formatNumber(a.scored)}/{formatNumber(a.count)} scored
                         </span>
-                        {a.errors > 0 && <span className="pg-error-text pg-small"> · {formatInt(a.errors)} errors</span>}
+                        {a.errors > 0 && <span className="pg-error-text pg-small"> · {formatNumber(a.errors)} errors</span>}
                       </>
                     ) : (
                       <span className="pg-muted">–</span>

@@ -1,7 +1,11 @@
 // /datasets/:datasetId: versions, examples as of a version, and the dataset's experiments.
 import { useState } from 'react';
-import { ErrorBox, Link, Loading, gql, navigate } from './lib/shared';
-import { compactJson, formatInt, prettyJson, shortTime, useAsync } from './lib/util';
+import { gql } from '../api';
+import { Link, navigate } from '../router';
+import { useAsync } from '../components/useAsync';
+import { Loading } from '../components/Loading';
+import { ErrorBox } from '../components/ErrorBox';
+import { compactJson, formatNumber, formatTime, prettyJson } from '../format';
 import './pages.css';
 
 interface ExperimentItem {
@@ -39,7 +43,7 @@ export default function DatasetPage({ params }: { params: Record<string, string>
   const [versionId, setVersionId] = useState<string>('');
   const [selected, setSelected] = useState<string[]>([]);
   const result = useAsync(
-    () => gql<{ dataset: DatasetDetail | null }>(DATASET, { id: datasetId, versionId: versionId || null }),
+    (signal) => gql<{ dataset: DatasetDetail | null }>(DATASET, { id: datasetId, versionId: versionId || null }, { signal }),
     [datasetId, versionId],
   );
   const dataset = result.data?.dataset;
@@ -66,8 +70,8 @@ export default function DatasetPage({ params }: { params: Record<string, string>
       <div className="pg-header">
         <h1>{dataset.name}</h1>
         <span className="pg-muted">
-          {formatInt(dataset.exampleCount)} examples · {dataset.versions.length} versions · updated{' '}
-          {shortTime(dataset.updatedAt)}
+          {formatNumber(dataset.exampleCount)} examples · {dataset.versions.length} versions · updated{' '}
+          {formatTime(dataset.updatedAt)}
         </span>
       </div>
       {dataset.description && <p className="pg-muted">{dataset.description}</p>}
@@ -119,8 +123,8 @@ export default function DatasetPage({ params }: { params: Record<string, string>
                 <td className="pg-mono" title={e.datasetVersionId}>
                   {versionLabel(e.datasetVersionId)}
                 </td>
-                <td className="pg-num">{formatInt(e.runCount)}</td>
-                <td className="pg-nowrap">{shortTime(e.createdAt)}</td>
+                <td className="pg-num">{formatNumber(e.runCount)}</td>
+                <td className="pg-nowrap">{formatTime(e.createdAt)}</td>
                 <td className="pg-mono pg-muted">{e.projectName ?? ''}</td>
               </tr>
             ))}
@@ -148,7 +152,7 @@ export default function DatasetPage({ params }: { params: Record<string, string>
               <option value="">latest</option>
               {versions.map((v, i) => (
                 <option key={v.id} value={v.id}>
-                  v{versions.length - i} · {shortTime(v.createdAt)}
+                  v{versions.length - i} · {formatTime(v.createdAt)}
                   {v.description ? ` · ${v.description}` : ''}
                 </option>
               ))}

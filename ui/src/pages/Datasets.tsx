@@ -1,7 +1,11 @@
 // /datasets: every dataset, and a new one from a CSV, JSONL or JSON file.
-import { type FormEvent, useMemo, useState } from 'react';
-import { ErrorBox, Link, Loading, gql, upload } from './lib/shared';
-import { errorMessage, formatInt, shortTime, useAsync } from './lib/util';
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import { errorMessage, gql, upload } from '../api';
+import { Link } from '../router';
+import { useAsync } from '../components/useAsync';
+import { Loading } from '../components/Loading';
+import { ErrorBox } from '../components/ErrorBox';
+import { formatNumber, formatTime } from '../format';
 import './pages.css';
 
 interface DatasetItem {
@@ -19,7 +23,7 @@ const DATASETS = `query Datasets {
 }`;
 
 export default function DatasetsPage(_props: { params: Record<string, string> }) {
-  const list = useAsync(() => gql<{ datasets: DatasetItem[] }>(DATASETS), []);
+  const list = useAsync((signal) => gql<{ datasets: DatasetItem[] }>(DATASETS, {}, { signal }), []);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<{ id: string; name: string; count: number } | null>(null);
   const datasets = list.data?.datasets ?? [];
@@ -76,10 +80,10 @@ export default function DatasetsPage(_props: { params: Record<string, string> })
                   </Link>
                 </td>
                 <td className="pg-muted">{d.description ?? ''}</td>
-                <td className="pg-num">{formatInt(d.exampleCount)}</td>
-                <td className="pg-num">{formatInt(d.versions.length)}</td>
-                <td className="pg-nowrap">{shortTime(d.createdAt)}</td>
-                <td className="pg-nowrap">{shortTime(d.updatedAt)}</td>
+                <td className="pg-num">{formatNumber(d.exampleCount)}</td>
+                <td className="pg-num">{formatNumber(d.versions.length)}</td>
+                <td className="pg-nowrap">{formatTime(d.createdAt)}</td>
+                <td className="pg-nowrap">{formatTime(d.updatedAt)}</td>
               </tr>
             ))}
             {datasets.length === 0 && (
@@ -191,7 +195,10 @@ function NewDataset({ onCreated }: { onCreated: (id: string, name: string, count
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
 
+  // Reading a file is async: only the latest choice may fill the form.
+  const choice = useRef(0);
   const chooseFile = async (chosen: File | null) => {
+    const mine = ++choice.current;
     setFile(chosen);
     setInspected(null);
     setInspectError(null);
@@ -204,12 +211,13 @@ function NewDataset({ onCreated }: { onCreated: (id: string, name: string, count
     }
     try {
       const text = await chosen.text();
+      if (mine !== choice.current) return;
       const result = inspect(chosen.name, text);
       setInspected(result);
       setRoles(Object.fromEntries(result.columns.map((c) => [c, defaultRole(c)])));
       setUseKeys(!result.shaped);
     } catch (err) {
-      setInspectError(errorMessage(err));
+      if (mine === choice.current) setInspectError(errorMessage(err));
     }
   };
 

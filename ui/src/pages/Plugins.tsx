@@ -1,7 +1,11 @@
 // /plugins: the registry (every version), enable/disable, grants, limits, call stats, upload.
 import { type FormEvent, useRef, useState } from 'react';
-import { ErrorBox, Loading, gql, rest, upload } from './lib/shared';
-import { copyText, errorMessage, formatBytes, formatCompact, formatInt, shortTime, useAsync } from './lib/util';
+import { errorMessage, gql, rest, upload } from '../api';
+import { useAsync } from '../components/useAsync';
+import { Loading } from '../components/Loading';
+import { ErrorBox } from '../components/ErrorBox';
+import { copyText, useFlash } from '../components/clipboard';
+import { formatBytes, formatCompact, formatNumber, formatTime } from '../format';
 import './pages.css';
 
 interface PluginItem {
@@ -30,7 +34,7 @@ const PLUGINS = `query Plugins {
 }`;
 
 export default function PluginsPage(_props: { params: Record<string, string> }) {
-  const list = useAsync(() => gql<{ plugins: PluginItem[] }>(PLUGINS), []);
+  const list = useAsync((signal) => gql<{ plugins: PluginItem[] }>(PLUGINS, {}, { signal }), []);
   const [highlight, setHighlight] = useState<string | null>(null);
   const plugins = list.data?.plugins ?? [];
 
@@ -130,7 +134,7 @@ function Limits({ value }: { value: unknown }) {
     <div className="pg-stack pg-small" title={JSON.stringify(value, null, 2)}>
       <span>fuel {formatCompact(l.fuel)}</span>
       <span>memory {formatBytes(l.memory_bytes)}</span>
-      <span>timeout {deadline === undefined ? '–' : `${formatInt(deadline)} ms`}</span>
+      <span>timeout {deadline === undefined ? '–' : `${formatNumber(deadline)} ms`}</span>
     </div>
   );
 }
@@ -146,7 +150,7 @@ function PluginRow({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
-  const [copied, setCopied] = useState(false);
+  const [copied, flashCopied] = useFlash();
   const reference = `${encodeURIComponent(plugin.name)}@${encodeURIComponent(plugin.version)}`;
 
   const toggle = async () => {
@@ -162,10 +166,7 @@ function PluginRow({
     }
   };
   const copy = async () => {
-    if (await copyText(plugin.sha256)) {
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1200);
-    }
+    if (await copyText(plugin.sha256)) flashCopied();
   };
   const stats = plugin.stats;
   const errorCount = stats.errors.reduce((n, e) => n + e.count, 0);
@@ -179,7 +180,7 @@ function PluginRow({
     >
       <td>
         <strong>{plugin.name}</strong>
-        <div className="pg-muted pg-small">added {shortTime(plugin.createdAt)}</div>
+        <div className="pg-muted pg-small">added {formatTime(plugin.createdAt)}</div>
       </td>
       <td>
         <span className={`pg-badge pg-world-${plugin.world}`} data-testid="plugin-world">
@@ -220,9 +221,9 @@ function PluginRow({
       </td>
       <td data-testid="plugin-stats" className="pg-small">
         <div>
-          <span data-testid="plugin-calls">{formatInt(stats.calls)}</span> calls
+          <span data-testid="plugin-calls">{formatNumber(stats.calls)}</span> calls
           {errorCount > 0 ? (
-            <span className="pg-error-text"> · {formatInt(errorCount)} errors</span>
+            <span className="pg-error-text"> · {formatNumber(errorCount)} errors</span>
           ) : (
             <span className="pg-muted"> · 0 errors</span>
           )}
@@ -231,7 +232,7 @@ function PluginRow({
           <div className="pg-stack">
             {stats.errors.map((e) => (
               <span key={e.kind} className="pg-chip pg-chip-error">
-                {e.kind}: {formatInt(e.count)}
+                {e.kind}: {formatNumber(e.count)}
               </span>
             ))}
           </div>

@@ -1,12 +1,19 @@
 // /prompts: prompts, their versions with tags and a template preview, and a way to the playground.
 import { Fragment, useState } from 'react';
-import { ErrorBox, Link, Loading, rest } from './lib/shared';
+import { rest } from '../api';
+import { Link } from '../router';
+import { useAsync } from '../components/useAsync';
+import { Loading } from '../components/Loading';
+import { ErrorBox } from '../components/ErrorBox';
+import { compactJson } from '../format';
 import { type PromptItem, type PromptVersion, invocationParams, templateMessages } from './lib/prompt';
-import { compactJson, useAsync } from './lib/util';
 import './pages.css';
 
 export default function PromptsPage(_props: { params: Record<string, string> }) {
-  const list = useAsync(() => rest<{ data: PromptItem[]; next_cursor: string | null }>('GET', '/v1/prompts?limit=1000'), []);
+  const list = useAsync(
+    (signal) => rest<{ data: PromptItem[]; next_cursor: string | null }>('GET', '/v1/prompts?limit=1000', undefined, { signal }),
+    [],
+  );
   const [open, setOpen] = useState<string[]>([]);
   const prompts = list.data?.data ?? [];
   const toggle = (id: string) => setOpen((o) => (o.includes(id) ? o.filter((x) => x !== id) : [...o, id]));
@@ -84,16 +91,20 @@ interface VersionWithTags extends PromptVersion {
 }
 
 function Versions({ prompt }: { prompt: PromptItem }) {
-  const result = useAsync(async () => {
+  const result = useAsync(async (signal) => {
     const reply = await rest<{ data: PromptVersion[] }>(
       'GET',
       `/v1/prompts/${encodeURIComponent(prompt.id)}/versions?limit=50`,
+      undefined,
+      { signal },
     );
     return Promise.all(
       reply.data.map(async (v): Promise<VersionWithTags> => {
         const tags = await rest<{ data: VersionWithTags['tags'] }>(
           'GET',
           `/v1/prompt_versions/${encodeURIComponent(v.id)}/tags`,
+          undefined,
+          { signal },
         );
         return { ...v, tags: tags.data ?? [] };
       }),

@@ -10,7 +10,8 @@ import { StatusBadge } from '../components/Badges';
 import { formatMs, formatNumber, formatTime } from '../format';
 import { buildTree, flattenVisible, visibleAncestor, type TraceSpan } from '../trace/tree';
 import { TraceTree } from '../trace/TraceTree';
-import { SPAN_QUERY, SpanDetail, type Annotation, type SpanFull } from '../trace/SpanDetail';
+import { SpanDetail } from '../trace/SpanDetail';
+import { SPAN_QUERY, type Annotation, type SpanFull } from '../trace/detail/types';
 
 interface TraceData {
   traceId: string;
