@@ -346,6 +346,29 @@ async fn examples_from_spans(backend: Backend) {
     assert!(examples[1]["source"]["span_node_id"].is_string());
     assert_eq!(examples[2]["input"], json!({"input": "plain text"}));
     assert_eq!(examples[2]["output"], json!({}));
+
+    // A new dataset straight from spans (the UI's "create from selected spans").
+    let create = "/v1/datasets/from_spans";
+    let (status, _) =
+        post_json(&ember, create, &json!({"name": "fresh", "span_ids": [chain_id, "00000000000000ff"]})).await;
+    assert_eq!(status, 404);
+    let (status, _) = post_json(&ember, create, &json!({"name": "from-spans", "span_ids": [chain_id]})).await;
+    assert_eq!(status, 409, "a taken name");
+    let (status, _) = post_json(&ember, create, &json!({"name": "  ", "span_ids": [chain_id]})).await;
+    assert_eq!(status, 422);
+    let (_, listed) = ember.get_json("/v1/datasets").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "refusals wrote nothing");
+    let (status, body) =
+        post_json(&ember, create, &json!({"name": "fresh", "description": "picked", "span_ids": [chain_id, llm_id]}))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["data"]["dataset_id"].as_str().unwrap().to_owned();
+    let (_, examples) = ember.get_json(&format!("/v1/datasets/{fresh}/examples")).await;
+    let examples = examples["data"]["examples"].as_array().unwrap();
+    let spans: Vec<&str> = examples.iter().map(|e| e["source"]["span_id"].as_str().unwrap()).collect();
+    assert_eq!(spans, [chain_id, llm_id]);
+    let (_, dataset) = ember.get_json(&format!("/v1/datasets/{fresh}")).await;
+    assert_eq!(dataset["data"]["description"], "picked");
     db.cleanup().await;
 }
 

@@ -8,7 +8,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::dataset_upload::read_upload;
@@ -16,7 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::ids::{global_id, iso_time, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::AppState;
-use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, NewExample, SpanRow, Store, UploadOutcome};
+use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, Store, UploadOutcome};
 
 /// The datasets routes.
 pub fn routes() -> Router<AppState> {
@@ -26,7 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/datasets/{id}", get(get_one).delete(remove))
         .route("/v1/datasets/{id}/versions", get(versions))
         .route("/v1/datasets/{id}/examples", get(examples))
-        .route("/v1/datasets/{id}/examples/from_spans", post(from_spans))
+        .route("/v1/datasets/from_spans", post(super::dataset_from_spans::create))
+        .route("/v1/datasets/{id}/examples/from_spans", post(super::dataset_from_spans::append))
         .route("/v1/datasets/{id}/csv", get(export_csv))
         .route("/v1/datasets/{id}/jsonl", get(export_jsonl))
 }
@@ -74,7 +74,7 @@ pub(crate) fn example_view(row: &ExampleRow) -> Value {
     view
 }
 
-fn outcome_view(outcome: &UploadOutcome) -> Value {
+pub(crate) fn outcome_view(outcome: &UploadOutcome) -> Value {
     json!({ "data": {
         "dataset_id": global_id("Dataset", outcome.dataset_id),
         "version_id": global_id("DatasetVersion", outcome.version_id),
@@ -188,69 +188,6 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> ApiResul
         .store
         .upload_examples(upload.action, &upload.name, upload.description.as_deref(), &upload.examples)
         .await?;
-    Ok(Json(outcome_view(&outcome)))
-}
-
-/// Body of `POST /v1/datasets/{id}/examples/from_spans`.
-#[derive(Debug, Deserialize)]
-pub struct FromSpans {
-    span_ids: Vec<String>,
-    project: Option<String>,
-}
-
-/// `{"input": text}`-style object for a span's input or output value.
-fn span_value(key: &str, value: Option<&str>, mime_type: Option<&str>) -> String {
-    let Some(text) = value else { return "{}".to_owned() };
-    let is_json = mime_type.is_some_and(|m| m.to_ascii_lowercase().contains("json"));
-    match is_json.then(|| serde_json::from_str::<Value>(text).ok()).flatten() {
-        Some(object @ Value::Object(_)) => object.to_string(),
-        Some(other) => json!({ key: other }).to_string(),
-        None => json!({ key: text }).to_string(),
-    }
-}
-
-fn example_from_span(span: &SpanRow) -> NewExample {
-    let mut metadata = json!({ "span_kind": span.span_kind, "trace_id": span.trace_id });
-    if let Some(model) = &span.model_name {
-        metadata["model_name"] = json!(model);
-    }
-    NewExample {
-        input: span_value("input", span.input_value.as_deref(), span.input_mime_type.as_deref()),
-        output: span_value("output", span.output_value.as_deref(), span.output_mime_type.as_deref()),
-        metadata: metadata.to_string(),
-        span_id: Some(span.span_id.clone()),
-    }
-}
-
-/// `POST /v1/datasets/{id}/examples/from_spans`: one example per span, as a new version.
-/// Unknown spans (or spans outside `project`) are a 404 listing them; nothing is written.
-pub async fn from_spans(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<FromSpans>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
-    if body.span_ids.is_empty() {
-        return Err(ApiError::invalid("span_ids must not be empty"));
-    }
-    let dataset = resolve(&state.store, &id).await?;
-    let project = match &body.project {
-        Some(project) => Some(super::projects::resolve(&state.store, project).await?),
-        None => None,
-    };
-    let mut examples = Vec::with_capacity(body.span_ids.len());
-    let mut unknown = Vec::new();
-    for span_id in &body.span_ids {
-        let span = state.store.find_span(None, &span_id.to_ascii_lowercase()).await?;
-        match span.filter(|s| project.as_ref().is_none_or(|p| p.id == s.project_id)) {
-            Some(span) => examples.push(example_from_span(&span)),
-            None => unknown.push(span_id.as_str()),
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(ApiError::not_found(format!("Spans not found: {}", unknown.join(", "))));
-    }
-    let outcome = state.store.append_examples(dataset.id, &examples).await?;
     Ok(Json(outcome_view(&outcome)))
 }
 

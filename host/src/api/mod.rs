@@ -3,6 +3,7 @@
 
 mod annotations;
 mod compare;
+mod dataset_from_spans;
 mod dataset_upload;
 mod datasets;
 mod error;
