@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+# Each step's line carries the seconds since the start, so a CI log shows where the time goes.
+log() { printf '\n==> [+%ds] %s\n' "$((SECONDS - started))" "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
 apt_updated=
 apt_install() {
@@ -107,6 +109,7 @@ if [ -z "$browser_skip" ]; then
         node --test --test-concurrency=1 --test-reporter=spec tests/browser/ 2>&1 | tee -a "$results"
 fi
 
+log "finished"
 # One closing line over every test binary and the browser tests (cargo's own last line is the
 # doc-test run's).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -108,6 +108,48 @@ test('ingest, projects, spans table, trace view with LLM messages, annotation', 
     assert.ok(saved, `annotation stored: ${JSON.stringify(stored)}`);
     assert.equal(saved.result.score, 0.75);
     assert.equal(saved.result.label, 'helpful');
+
+    // Back in the spans table: the LLM and retriever spans, selected, become a dataset.
+    const { id: projectId } = await ember.project(project);
+    await page.goto(ember.url(`/projects/${projectId}`));
+    await page.locator(tid('span-row')).nth(3).waitFor();
+    const tablePath = new URL(page.url()).pathname;
+    const bar = page.locator(tid('span-selection-bar'));
+    const checkedBoxes = page.locator(`${tid('span-select')}:checked`);
+    // The header checkbox selects the loaded rows, and unselects them.
+    await page.locator(tid('span-select-all')).check();
+    await bar.filter({ hasText: '4 selected' }).waitFor();
+    assert.equal(await checkedBoxes.count(), 4, 'every loaded row is selected');
+    await page.locator(tid('span-select-all')).uncheck();
+    await bar.waitFor({ state: 'detached' });
+    // A row's checkbox selects it without opening the span.
+    const select = (name) => page.locator(tid('span-row'), { hasText: name }).locator(tid('span-select'));
+    await select(LLM_TRACE.llm).check();
+    await select(LLM_TRACE.retriever).check();
+    await bar.filter({ hasText: '2 selected' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, tablePath, 'checking a row does not open its trace');
+    await page.locator(tid('dataset-from-spans')).click();
+    const panel = page.locator(tid('dataset-from-spans-panel'));
+    await panel.locator(tid('dataset-from-spans-name')).fill('from-trace-view');
+    await checked.shot('dataset-from-spans-panel');
+    await panel.locator(tid('dataset-from-spans-submit')).click();
+    const datasetLink = page.locator(tid('dataset-from-spans-link'));
+    await datasetLink.waitFor();
+    assert.equal((await datasetLink.textContent()).trim(), 'from-trace-view');
+    assert.equal(await checkedBoxes.count(), 0, 'the selection is cleared');
+    assert.equal(await bar.count(), 0, 'no selection bar without a selection');
+
+    // The dataset page: one example per span, inputs as the spans' inputs.
+    await datasetLink.click();
+    await page.waitForURL((url) => url.pathname.includes('/datasets/'));
+    const examples = page.locator(tid('example-row'));
+    await eventually(async () => (await examples.count()) === 2, 'two example-rows');
+    const texts = await examples.allTextContents();
+    for (const input of [LLM_TRACE.user, 'Lisbon weather']) {
+      assert.equal(texts.filter((t) => t.includes(JSON.stringify({ input }))).length, 1,
+        `one example with input ${JSON.stringify(input)}: ${JSON.stringify(texts)}`);
+    }
+    await checked.shot('dataset-from-spans');
   });
 });
 

@@ -13,6 +13,8 @@ import { FiltersBar } from './project/FiltersBar';
 import { SpansTable } from './project/SpansTable';
 import { useSpansList } from './project/useSpansList';
 import { useLiveSpans, type LiveState } from './project/useLiveSpans';
+import { useSpanSelection } from './project/useSpanSelection';
+import { DatasetFromSpans } from './project/DatasetFromSpans';
 
 export default function ProjectPage({ params }: { params: Record<string, string> }) {
   const projectId = params.projectId;
@@ -33,6 +35,8 @@ export default function ProjectPage({ params }: { params: Record<string, string>
   );
 
   const list = useSpansList(projectId, applied, filterKey);
+  // Selected spans survive paging and live updates; other filters (or project) start afresh.
+  const selection = useSpanSelection(`${projectId}?${filterKey}`);
   const live = useLiveSpans({
     project: project?.name,
     applied,
@@ -65,6 +69,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
         onClear={() => setSearch(new URLSearchParams())}
       />
       <ErrorBox error={list.error} />
+      <DatasetFromSpans selection={selection} project={project?.id} />
       <SpansTable
         projectId={projectId}
         rows={list.rows}
@@ -75,6 +80,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
         filtered={!!filterKey}
         newIds={live.newIds}
         sentinelRef={list.sentinelRef}
+        selection={selection}
       />
     </div>
   );

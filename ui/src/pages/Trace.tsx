@@ -64,6 +64,26 @@ function DetailPane({ spanId }: { spanId: string | null }) {
   return <SpanDetail key={span.spanId} span={span} onAnnotations={onAnnotations} />;
 }
 
+/** Looks for a trace that is not stored yet this many more times, this far apart. */
+const NOT_YET_RETRIES = 5;
+const NOT_YET_DELAY_MS = 400;
+
+/** Resolves after `ms`, or rejects as aborted when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(new DOMException('Aborted', 'AbortError'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal.aborted) aborted();
+    else signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
 export default function TracePage({ params }: { params: Record<string, string> }) {
   const { projectId, traceId } = params;
   const search = useSearch();
@@ -76,8 +96,17 @@ export default function TracePage({ params }: { params: Record<string, string> }
       if (body && Array.isArray(body.errors) && body.errors.length) {
         throw new GraphQLError(body.errors.map((e) => e?.message ?? 'error').join('; '));
       }
-      if (body && body.data) return body.data as { trace: TraceData | null };
-      return gql<{ trace: TraceData | null }>(TRACE_QUERY, { traceId }, { signal });
+      let result =
+        body && body.data
+          ? (body.data as { trace: TraceData | null })
+          : await gql<{ trace: TraceData | null }>(TRACE_QUERY, { traceId }, { signal });
+      // A link followed right after the spans were sent (the playground's) can arrive before the
+      // writer has committed them: look again briefly before saying "not found".
+      for (let attempt = 0; !result.trace && attempt < NOT_YET_RETRIES; attempt++) {
+        await pause(NOT_YET_DELAY_MS, signal);
+        result = await gql<{ trace: TraceData | null }>(TRACE_QUERY, { traceId }, { signal });
+      }
+      return result;
     },
     [traceId],
   );

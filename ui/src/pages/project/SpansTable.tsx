@@ -1,12 +1,15 @@
 // The spans table: one row per span, newest first by default; a click opens the span in its
 // trace. Rows are given; loading, paging and live updates are the page's (see ./useSpansList.ts).
-import type { RefObject } from 'react';
+// A checkbox per row (and one in the header for the loaded rows) feeds the selection.
+import { useMemo, type RefObject } from 'react';
 import { Link, navigate } from '../../router';
 import { Loading } from '../../components/Loading';
 import { Empty } from '../../components/misc';
 import { KindBadge, StatusBadge } from '../../components/Badges';
 import { formatCost, formatMs, formatNumber, formatRelative, formatTime, formatTimePrecise, preview } from '../../format';
 import type { PageInfo, SpanRow } from './query';
+import type { SpanSelection } from './useSpanSelection';
+import './selection.css';
 
 function ioPreview(v: SpanRow['input']): string {
   if (!v || !v.value) return '';
@@ -24,6 +27,7 @@ export function SpansTable({
   filtered,
   newIds,
   sentinelRef,
+  selection,
 }: {
   projectId: string;
   rows: SpanRow[];
@@ -36,12 +40,18 @@ export function SpansTable({
   /** rows to highlight as just arrived */
   newIds: ReadonlySet<string>;
   sentinelRef: RefObject<HTMLDivElement | null>;
+  selection: SpanSelection;
 }) {
   const base = `/projects/${encodeURIComponent(projectId)}`;
+  const order = useMemo(() => rows.map((r) => r.spanId), [rows]);
+  const picked = selection.ids;
+  const loadedPicked = useMemo(() => order.filter((id) => picked.has(id)).length, [order, picked]);
+  const allPicked = order.length > 0 && loadedPicked === order.length;
   return (
     <div className="table-wrap">
       <table className="table spans-table" data-testid="spans-table">
         <colgroup>
+          <col style={{ width: 34 }} />
           <col style={{ width: 158 }} />
           <col style={{ width: '16%' }} />
           <col style={{ width: 92 }} />
@@ -55,6 +65,20 @@ export function SpansTable({
         </colgroup>
         <thead>
           <tr>
+            <th className="select-cell">
+              <input
+                type="checkbox"
+                data-testid="span-select-all"
+                aria-label={allPicked ? 'Unselect the loaded spans' : 'Select the loaded spans'}
+                title={allPicked ? 'Unselect the loaded spans' : 'Select the loaded spans'}
+                disabled={order.length === 0}
+                checked={allPicked}
+                ref={(el) => {
+                  if (el) el.indeterminate = loadedPicked > 0 && !allPicked;
+                }}
+                onChange={() => selection.setMany(order, !allPicked)}
+              />
+            </th>
             <th>Start time</th>
             <th>Name</th>
             <th>Kind</th>
@@ -70,18 +94,34 @@ export function SpansTable({
         <tbody>
           {rows.map((s) => {
             const to = `${base}/traces/${encodeURIComponent(s.traceId)}?span=${encodeURIComponent(s.spanId)}`;
+            const isPicked = picked.has(s.spanId);
             return (
               <tr
                 key={s.id}
                 data-testid="span-row"
                 data-span-id={s.spanId}
-                className={'clickable' + (newIds.has(s.id) ? ' row-new' : '')}
+                className={'clickable' + (newIds.has(s.id) ? ' row-new' : '') + (isPicked ? ' row-picked' : '')}
                 onClick={(e) => {
                   if ((e.target as HTMLElement).closest('a')) return;
                   if (window.getSelection()?.toString()) return;
                   navigate(to);
                 }}
               >
+                {/* the checkbox's cell keeps its clicks from opening the span */}
+                <td className="select-cell" onClick={(e) => e.stopPropagation()}>
+                  <label className="select-hit" title="Select this span">
+                    <input
+                      type="checkbox"
+                      data-testid="span-select"
+                      aria-label={`Select span ${s.name}`}
+                      checked={isPicked}
+                      onChange={(e) => {
+                        const native = e.nativeEvent as Partial<MouseEvent>;
+                        selection.click(s.spanId, e.target.checked, !!native.shiftKey, order);
+                      }}
+                    />
+                  </label>
+                </td>
                 <td className="mono small" title={formatTimePrecise(s.startTime)}>
                   {formatTime(s.startTime)}
                 </td>
