@@ -161,7 +161,8 @@ test('spans table updates live', async () => {
   await withPage(browser, 'live updates', async (page, checked) => {
     await page.goto(ember.url(`/projects/${projectId}`));
     await page.locator(tid('span-row'), { hasText: 'first-span' }).waitFor();
-    await page.locator(tid('live-indicator')).waitFor();
+    // Pushed over the `spansStored` subscription (WebSocket), not polled.
+    await page.locator(`${tid('live-indicator')}[data-transport="push"]`).waitFor();
     await checked.shot('before');
     // A marker that a reload would wipe.
     await page.evaluate(() => {

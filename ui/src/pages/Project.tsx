@@ -87,13 +87,20 @@ export default function ProjectPage({ params }: { params: Record<string, string>
 }
 
 /** The Live / Paused button: shows whether new spans appear by themselves, and toggles it. */
-function LiveIndicator({ live: { live, pausedReason, togglePaused } }: { live: LiveState }) {
+function LiveIndicator({ live: { live, pausedReason, togglePaused, transport } }: { live: LiveState }) {
   return (
     <button
       type="button"
       data-testid="live-indicator"
+      data-transport={live && transport ? transport : undefined}
       className={'live-indicator' + (live ? ' is-live' : '')}
-      title={live ? 'New spans appear as they are stored — click to pause' : `Paused (${pausedReason}) — click to resume`}
+      title={
+        live
+          ? transport === 'poll'
+            ? 'Polling for new spans every 3 s (no WebSocket) — click to pause'
+            : 'New spans appear as they are stored — click to pause'
+          : `Paused (${pausedReason}) — click to resume`
+      }
       onClick={togglePaused}
     >
       <span className="live-dot" aria-hidden="true" />

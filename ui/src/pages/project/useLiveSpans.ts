@@ -32,6 +32,8 @@ export interface LiveState {
   togglePaused: () => void;
   /** Rows that arrived with the last refresh, to highlight. */
   newIds: ReadonlySet<string>;
+  /** How new spans are learnt of: pushed over the WebSocket, or polled; null before either. */
+  transport: 'push' | 'poll' | null;
 }
 
 /**
@@ -43,6 +45,7 @@ export function useLiveSpans({ project, applied, loading, error, notFound, refre
   const [visible, setVisible] = useState(() => document.visibilityState === 'visible');
   const [userPaused, setUserPaused] = useState(false);
   const [newIds, setNewIds] = useState<ReadonlySet<string>>(() => new Set());
+  const [transport, setTransport] = useState<'push' | 'poll' | null>(null);
 
   useEffect(() => {
     const onScroll = () => setAtTop(window.scrollY < AT_TOP_PX);
@@ -107,9 +110,18 @@ export function useLiveSpans({ project, applied, loading, error, notFound, refre
       }, NOTICE_MIN_GAP_MS);
     };
     let poll: ReturnType<typeof setInterval> | undefined;
-    const unsubscribe = subscribeSpansStored(project, soon, () => {
-      if (!stopped && poll === undefined) poll = setInterval(tick, POLL_MS);
-    });
+    const unsubscribe = subscribeSpansStored(
+      project,
+      () => {
+        if (!stopped) setTransport('push');
+        soon();
+      },
+      () => {
+        if (stopped || poll !== undefined) return;
+        setTransport('poll');
+        poll = setInterval(tick, POLL_MS);
+      },
+    );
     return () => {
       stopped = true;
       unsubscribe();
@@ -119,5 +131,5 @@ export function useLiveSpans({ project, applied, loading, error, notFound, refre
     };
   }, [live, project, loading, refreshNewest]);
 
-  return { live, pausedReason, togglePaused: () => setUserPaused((p) => !p), newIds };
+  return { live, pausedReason, togglePaused: () => setUserPaused((p) => !p), newIds, transport };
 }
