@@ -1,4 +1,5 @@
 import { Link } from '../router';
+import { Empty } from './misc';
 import { formatCompact, formatCost, formatMs, formatNumber } from '../format';
 
 export interface ProjectSummary {
@@ -75,6 +76,17 @@ function Stat({ label, value }: { label: string; value: string }) {
     <div className="stat">
       <div className="stat-label">{label}</div>
       <div className="stat-value">{value}</div>
+    </div>
+  );
+}
+
+/** The page shown for a project id or name that names no project. */
+export function ProjectNotFound() {
+  return (
+    <div className="page">
+      <Empty title="Project not found">
+        <Link to="/">Back to projects</Link>
+      </Empty>
     </div>
   );
 }

@@ -2,11 +2,11 @@
 // scrolling, and updated live while the newest spans are in view.
 import { useCallback, useMemo } from 'react';
 import { gql } from '../api';
-import { Link, setSearch, useLocation } from '../router';
+import { setSearch, useLocation } from '../router';
 import { useAsync } from '../components/useAsync';
 import { ErrorBox } from '../components/ErrorBox';
-import { Empty, useTitle } from '../components/misc';
-import { ProjectHeader } from '../components/ProjectHeader';
+import { useTitle } from '../components/misc';
+import { ProjectHeader, ProjectNotFound } from '../components/ProjectHeader';
 import { readApplied, writeApplied, type Applied } from './project/filters';
 import { HEADER_QUERY, type ProjectWithPickers } from './project/query';
 import { FiltersBar } from './project/FiltersBar';
@@ -47,13 +47,7 @@ export default function ProjectPage({ params }: { params: Record<string, string>
   });
 
   if (list.notFound || (header.data && !project)) {
-    return (
-      <div className="page">
-        <Empty title="Project not found">
-          <Link to="/">Back to projects</Link>
-        </Empty>
-      </div>
-    );
+    return <ProjectNotFound />;
   }
 
   return (

@@ -5,7 +5,7 @@ import { useAsync } from '../components/useAsync';
 import { Loading } from '../components/Loading';
 import { ErrorBox } from '../components/ErrorBox';
 import { Empty, useTitle } from '../components/misc';
-import { ProjectHeader, PROJECT_SUMMARY_FIELDS, type ProjectSummary } from '../components/ProjectHeader';
+import { ProjectHeader, ProjectNotFound, PROJECT_SUMMARY_FIELDS, type ProjectSummary } from '../components/ProjectHeader';
 import { formatMs, formatNumber, formatRelative, formatTime } from '../format';
 
 interface SessionRow {
@@ -201,13 +201,7 @@ export default function SessionsPage({ params }: { params: Record<string, string
   const project = header.data?.project;
   useTitle(project ? `${project.name} · sessions` : null);
   if (header.data && !project) {
-    return (
-      <div className="page">
-        <Empty title="Project not found">
-          <Link to="/">Back to projects</Link>
-        </Empty>
-      </div>
-    );
+    return <ProjectNotFound />;
   }
 
   return (
