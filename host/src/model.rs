@@ -42,4 +42,15 @@ impl SpanRecord {
         let nanos = self.end_ns.saturating_sub(self.start_ns).max(0);
         nanos as f64 / 1_000_000.0
     }
+
+    /// Bytes of text the span carries: its size where there is no encoded request to measure
+    /// (queue permits are counted in encoded bytes).
+    pub fn text_bytes(&self) -> usize {
+        let optional = [&self.input_value, &self.input_mime_type, &self.output_value, &self.output_mime_type];
+        self.name.len()
+            + self.status_message.len()
+            + self.attributes.len()
+            + self.events.len()
+            + optional.iter().filter_map(|text| text.as_ref()).map(String::len).sum::<usize>()
+    }
 }

@@ -10,7 +10,7 @@ use ember_sandbox::World;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{global_id, iso_time, parse_global_id, ApiError, ApiResult, AppState};
+use super::{global_id, iso_time, params, ApiError, ApiResult, AppState};
 use crate::store::{EvaluatorRow, JobCounts, NewEvaluator};
 
 /// The evaluator routes.
@@ -37,15 +37,6 @@ struct AttachBody {
     evaluators: Vec<EvaluatorSpec>,
 }
 
-async fn experiment_id(state: &AppState, id: &str) -> ApiResult<i64> {
-    let row_id = parse_global_id("Experiment", id)
-        .ok_or_else(|| ApiError::invalid(format!("{id:?} is not an experiment id")))?;
-    if !state.store.experiment_exists(row_id).await? {
-        return Err(ApiError::not_found(format!("no experiment {id}")));
-    }
-    Ok(row_id)
-}
-
 /// `POST /v1/experiments/{id}/evaluators`: attaches evaluator plugins, pinned to the version each
 /// reference resolves to now, and queues a job per evaluator for every run (runs posted later
 /// get theirs as they arrive). All or nothing: one unknown plugin refuses the whole request.
@@ -54,7 +45,7 @@ async fn attach(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let experiment = experiment_id(&state, &id).await?;
+    let experiment = params::experiment(&state, &id).await?.id;
     let body: AttachBody =
         serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
     if body.evaluators.is_empty() {
@@ -96,7 +87,7 @@ async fn attach(
 
 /// `GET /v1/experiments/{id}/evaluators`: the attached evaluators and their jobs by state.
 async fn list(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let experiment = experiment_id(&state, &id).await?;
+    let experiment = params::experiment(&state, &id).await?.id;
     Ok(Json(json!({ "data": evaluators_body(&state, experiment).await? })))
 }
 

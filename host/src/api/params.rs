@@ -1,6 +1,9 @@
-//! Query-string parsing that keeps repeated keys (`?trace_id=a&trace_id=b`), as Phoenix's API uses them.
+//! Query-string parsing that keeps repeated keys (`?trace_id=a&trace_id=b`), as Phoenix's API uses
+//! them, and the lookups of the rows path parameters name.
 
 use super::error::{ApiError, ApiResult};
+use super::{parse_global_id, AppState};
+use crate::store::ExperimentRow;
 
 /// The decoded pairs of a query string.
 #[derive(Debug, Default)]
@@ -78,4 +81,12 @@ pub fn next_page_start<T>(rows: &mut Vec<T>, limit: i64) -> Option<T> {
     } else {
         None
     }
+}
+
+/// The experiment an `Experiment` GlobalID path parameter names (its own columns, no counts): 422
+/// when `id` is not such a GlobalID, 404 when there is no such experiment.
+pub async fn experiment(state: &AppState, id: &str) -> ApiResult<ExperimentRow> {
+    let row_id = parse_global_id("Experiment", id)
+        .ok_or_else(|| ApiError::invalid(format!("{id:?} is not an experiment id")))?;
+    state.store.experiment_by_id(row_id).await?.ok_or_else(|| ApiError::not_found(format!("no experiment {id}")))
 }

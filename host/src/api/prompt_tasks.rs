@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::playground::prompt_error;
-use super::{global_id, parse_global_id, ApiError, ApiResult, AppState};
+use super::{global_id, params, ApiError, ApiResult, AppState};
 use crate::prompt_task::TaskError;
 use crate::providers::prompt::PromptSelector;
-use crate::store::ExperimentRow;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/experiments/{id}/prompt_task", post(start).get(status))
@@ -38,12 +37,6 @@ fn default_concurrency() -> usize {
     4
 }
 
-async fn experiment(state: &AppState, id: &str) -> ApiResult<ExperimentRow> {
-    let row_id = parse_global_id("Experiment", id)
-        .ok_or_else(|| ApiError::invalid(format!("{id:?} is not an experiment id")))?;
-    state.store.experiment_by_id(row_id).await?.ok_or_else(|| ApiError::not_found(format!("no experiment {id}")))
-}
-
 /// `POST /v1/experiments/{id}/prompt_task`: 202 once the task is stored; it runs in the
 /// background. Starting it again runs whatever is missing or failed.
 async fn start(
@@ -53,7 +46,7 @@ async fn start(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body: StartBody =
         serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
-    let experiment = experiment(&state, &id).await?;
+    let experiment = params::experiment(&state, &id).await?;
     let selector = PromptSelector { prompt: body.prompt, prompt_version_id: body.prompt_version_id, tag: body.tag };
     let max_attempts = body.max_attempts.unwrap_or(state.providers.policy().max_attempts);
     let spec = state
@@ -66,34 +59,33 @@ async fn start(
             TaskError::Limits => ApiError::invalid(err.to_string()),
             TaskError::Store(err) => err.into(),
         })?;
-    let examples = state.store.examples_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
+    let examples = state.store.example_count_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "data": {
             "experiment_id": global_id("Experiment", experiment.id),
             "prompt_version_id": global_id("PromptVersion", spec.prompt_version_id),
             "provider": spec.provider,
-            "queued": examples.len() as i64 * experiment.repetitions,
+            "queued": examples * experiment.repetitions,
         }})),
     ))
 }
 
 /// `GET /v1/experiments/{id}/prompt_task`: state and run counts.
 async fn status(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let experiment = experiment(&state, &id).await?;
+    let experiment = params::experiment(&state, &id).await?;
     let task = state
         .store
         .prompt_task(experiment.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("experiment {id} has no prompt task")))?;
     let spec: Value = serde_json::from_str(&task.spec).unwrap_or(Value::Null);
-    let examples = state.store.examples_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
-    let runs = state.store.list_runs(experiment.id, None, None).await?;
-    let failed = runs.iter().filter(|run| run.error.is_some()).count();
+    let examples = state.store.example_count_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
+    let (done, failed) = state.store.run_counts(experiment.id).await?;
     Ok(Json(json!({ "data": {
         "state": task.state,
-        "total": examples.len() as i64 * experiment.repetitions,
-        "done": runs.len() - failed,
+        "total": examples * experiment.repetitions,
+        "done": done,
         "failed": failed,
         "provider": spec.get("provider"),
         "prompt_version_id": spec.get("prompt_version_id").and_then(Value::as_i64).map(|id| global_id("PromptVersion", id)),

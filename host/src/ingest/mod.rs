@@ -15,6 +15,7 @@ pub use compression::{Compression, InflateError};
 pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
 
 use crate::metrics::Metrics;
+use crate::model::SpanRecord;
 use crate::plugins::{Pipeline, PipelineError};
 use crate::queue::{QueueError, SpanQueue};
 
@@ -90,13 +91,7 @@ impl Ingestor {
     ) -> Result<ExportTraceServiceResponse, IngestError> {
         // Refused before any work when the queue cannot take even the compressed body, so that a
         // full queue does not burn CPU inflating and decoding requests it is going to refuse.
-        if self.queue.room() < self.queue.permits_for(1, body.len()) {
-            let closed = self.queue.room() == 0 && self.queue.is_closed();
-            let (err, reason) =
-                if closed { (QueueError::Closed, "shutting_down") } else { (QueueError::Full, "queue_full") };
-            self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
-            return Err(err.into());
-        }
+        self.check_room(1, body.len())?;
         let _decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
         let pipeline = self.pipeline();
         // Plugin calls are CPU-bound and may run for their whole deadline: never on async workers.
@@ -111,7 +106,7 @@ impl Ingestor {
                 Encoding::Json => otlp::decode_json(&body, header_project.as_deref()),
             }?;
             if !pipeline.is_empty() {
-                run_pipeline(&pipeline, &mut decoded, &metrics)?;
+                run_pipeline(&pipeline, &mut decoded.spans, &metrics)?;
             }
             Ok((decoded, size))
         };
@@ -120,19 +115,60 @@ impl Ingestor {
         } else {
             decode()
         };
-        let (decoded, size) = match decoded {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                let reason = match err {
-                    IngestError::Inflate(InflateError::TooLarge(_)) => "too_large",
-                    IngestError::Pipeline(_) => "plugin_failed",
-                    _ => "malformed",
-                };
-                self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
-                return Err(err);
-            }
-        };
+        let (decoded, size) = decoded.map_err(|err| self.refused(err))?;
         self.accept(decoded, size, transport)
+    }
+
+    /// Queues spans the server made itself (a recorded provider call) as if an exporter had sent
+    /// them in one request: the same pipeline, queue backpressure, acknowledgement (`Ok` once
+    /// queued) and metrics as [`Ingestor::export`], without an encoding to go through. Returns the
+    /// spans as queued, after the pipeline.
+    pub async fn ingest_records(
+        &self,
+        spans: Vec<SpanRecord>,
+        transport: &'static str,
+    ) -> Result<Vec<SpanRecord>, IngestError> {
+        let size = spans.iter().map(SpanRecord::text_bytes).sum();
+        self.check_room(spans.len(), size)?;
+        let _processing = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
+        let pipeline = self.pipeline();
+        let mut decoded = Decoded::default();
+        decoded.spans = spans;
+        if !pipeline.is_empty() {
+            let metrics = self.metrics.clone();
+            let processed = tokio::task::spawn_blocking(move || {
+                run_pipeline(&pipeline, &mut decoded.spans, &metrics).map(|()| decoded)
+            })
+            .await
+            .map_err(|_| IngestError::Internal)?;
+            decoded = processed.map_err(|err| self.refused(err.into()))?;
+        }
+        let queued = decoded.spans.clone();
+        self.accept(decoded, size, transport)?;
+        Ok(queued)
+    }
+
+    /// Refuses a request up front when the queue has no room for `spans` spans of `bytes` bytes.
+    fn check_room(&self, spans: usize, bytes: usize) -> Result<(), IngestError> {
+        if self.queue.room() < self.queue.permits_for(spans, bytes) {
+            let closed = self.queue.room() == 0 && self.queue.is_closed();
+            let (err, reason) =
+                if closed { (QueueError::Closed, "shutting_down") } else { (QueueError::Full, "queue_full") };
+            self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
+    /// Counts a request refused while decoding or in the pipeline; returns its error.
+    fn refused(&self, err: IngestError) -> IngestError {
+        let reason = match err {
+            IngestError::Inflate(InflateError::TooLarge(_)) => "too_large",
+            IngestError::Pipeline(_) => "plugin_failed",
+            _ => "malformed",
+        };
+        self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+        err
     }
 
     fn accept(
@@ -166,11 +202,11 @@ impl Ingestor {
     }
 }
 
-/// Runs the pipeline over a decoded batch and records what each stage did.
-fn run_pipeline(pipeline: &Pipeline, decoded: &mut Decoded, metrics: &Metrics) -> Result<(), PipelineError> {
-    let _span = tracing::debug_span!("ingest_pipeline", spans = decoded.spans.len()).entered();
+/// Runs the pipeline over a batch and records what each stage did.
+fn run_pipeline(pipeline: &Pipeline, spans: &mut [SpanRecord], metrics: &Metrics) -> Result<(), PipelineError> {
+    let _span = tracing::debug_span!("ingest_pipeline", spans = spans.len()).entered();
     let mut reports = Vec::new();
-    let result = pipeline.apply(&mut decoded.spans, &mut reports);
+    let result = pipeline.apply(spans, &mut reports);
     for report in &reports {
         metrics.record_stage(report);
     }
@@ -197,4 +233,40 @@ fn run_pipeline(pipeline: &Pipeline, decoded: &mut Decoded, metrics: &Metrics) -
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::trace::v1::Span;
+
+    use super::*;
+    use crate::queue::span_queue;
+
+    fn record(n: u8, attributes: &str) -> SpanRecord {
+        let span = Span { trace_id: vec![n; 16], span_id: vec![n; 8], name: format!("s{n}"), ..Default::default() };
+        SpanRecord { attributes: attributes.to_owned(), ..openinference::to_record(span, "p".into()).expect("valid") }
+    }
+
+    #[tokio::test]
+    async fn records_are_queued_and_counted_like_an_export() {
+        let metrics = Arc::new(Metrics::new());
+        let (queue, mut rx) = span_queue(4, metrics.clone());
+        let ingestor = Ingestor::new(queue, metrics.clone(), 1 << 20);
+        let queued = ingestor.ingest_records(vec![record(1, "{}"), record(2, "{}")], "provider").await.expect("queued");
+        assert_eq!(queued.iter().map(|span| span.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
+        let batch = rx.rx.recv().await.expect("batch");
+        assert_eq!(batch.spans, queued);
+        assert_eq!(metrics.spans_accepted.get_or_create(&vec![("transport", "provider")]).get(), 2);
+
+        // Sized by their text as an export is by its body: while the batch holds 2 of the 4
+        // permits, one span of 5 permits' worth (at most the capacity, 4) is refused.
+        let big = format!("{{\"k\":\"{}\"}}", "x".repeat(5 * crate::queue::SPAN_BYTES));
+        assert!(matches!(
+            ingestor.ingest_records(vec![record(3, &big)], "provider").await,
+            Err(IngestError::Queue(QueueError::Full))
+        ));
+        assert_eq!(metrics.requests_rejected.get_or_create(&vec![("reason", "queue_full")]).get(), 1);
+        drop(batch);
+        ingestor.ingest_records(vec![record(3, &big)], "provider").await.expect("room again");
+    }
 }

@@ -84,7 +84,9 @@ struct RawScopeSpans {
     spans: Vec<Bytes>,
 }
 
-fn project_of(resource: Option<&Resource>, header_project: Option<&str>) -> Arc<str> {
+/// The project spans go to: `header_project` when set and not empty, else the resource's
+/// `openinference.project.name`, else [`DEFAULT_PROJECT`].
+pub fn project_of(resource: Option<&Resource>, header_project: Option<&str>) -> Arc<str> {
     let name = header_project
         .filter(|n| !n.is_empty())
         .or_else(|| resource.and_then(|r| project_attribute(&r.attributes)))

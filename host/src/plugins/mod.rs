@@ -11,8 +11,8 @@ mod processing;
 mod redaction;
 mod registry;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use ember_sandbox::{Grants, Limits, LoadError, Plugin, Sandbox, SandboxConfig, Services};
 
@@ -70,6 +70,9 @@ fn with_policy(plugin: &Plugin, record: &PluginRecord, services: &Services) -> P
     plugin.with_limits(limits).with_grants(grants).with_config(record.config.as_str()).with_services(services.clone())
 }
 
+/// One-stage pipelines by plugin name, each with the registry row of the version it runs.
+type SingleStages = HashMap<String, (Arc<PluginRecord>, Arc<Pipeline>)>;
+
 /// The sandbox and the plugin versions loaded in it, by registry id.
 #[derive(Clone)]
 pub struct PluginHost {
@@ -77,6 +80,9 @@ pub struct PluginHost {
     installed: Arc<RwLock<BTreeMap<i64, InstalledPlugin>>>,
     /// Set once at start, before any plugin is loaded.
     services: Arc<OnceLock<Services>>,
+    /// One-stage pipelines by plugin name, with the registry row of the version each was built
+    /// from: a version replaced, updated or removed gets a new row, so a stale entry never matches.
+    single_stages: Arc<Mutex<SingleStages>>,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -95,7 +101,7 @@ impl PluginHost {
             memory_budget,
             ..SandboxConfig::default()
         })?;
-        Ok(Self { sandbox, installed: Arc::default(), services: Arc::default() })
+        Ok(Self { sandbox, installed: Arc::default(), services: Arc::default(), single_stages: Arc::default() })
     }
 
     /// Gives every plugin loaded from now on the server's outbound HTTP client and `llm` broker.
@@ -174,6 +180,30 @@ impl PluginHost {
             .filter(|installed| installed.record.enabled && installed.record.name == name)
             .find(|installed| version.is_none_or(|version| installed.record.version == version))
             .map(ResolvedPlugin::from)
+    }
+
+    /// A pipeline whose only stage is the enabled plugin `reference` names (see
+    /// [`PluginHost::resolve`]) over every project, with the default stage limits and no
+    /// configuration. Built once per loaded version and reused until that version changes.
+    pub fn single_stage(&self, reference: &str) -> Option<Arc<Pipeline>> {
+        let resolved = self.resolve(reference)?;
+        let record = self.by_id(resolved.id)?.record;
+        let mut cache = self.single_stages.lock().ok()?;
+        if let Some((built_for, pipeline)) = cache.get(reference) {
+            if Arc::ptr_eq(built_for, &record) {
+                return Some(pipeline.clone());
+            }
+        }
+        let stage = PipelineStage {
+            plugin: reference.to_owned(),
+            projects: vec!["*".into()],
+            on_error: None,
+            config: None,
+            limits: None,
+        };
+        let pipeline = Arc::new(Pipeline::build(PipelineConfig { stages: vec![stage] }, self).ok()?);
+        cache.insert(reference.to_owned(), (record, pipeline.clone()));
+        Some(pipeline)
     }
 
     /// The plugin a reference names (see [`PluginHost::resolve`]).

@@ -12,9 +12,6 @@ mod store_tests;
 mod template;
 pub mod validate;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-
 pub use params::chat_parts;
 pub use render::render;
 pub use template::{render_text, RenderError, TemplateFormat};
@@ -109,18 +106,11 @@ pub enum PromptIdentifier {
 impl PromptIdentifier {
     /// A Prompt GlobalID becomes its row id; anything else must be a valid name.
     pub fn parse(identifier: &str) -> Option<Self> {
-        if let Some(id) = parse_prompt_global_id(identifier) {
+        if let Some(id) = crate::api::parse_global_id("Prompt", identifier) {
             return Some(Self::Id(id));
         }
         is_identifier(identifier).then(|| Self::Name(identifier.to_owned()))
     }
-}
-
-/// The row id in a `Prompt` GlobalID (`base64("Prompt:<id>")`).
-fn parse_prompt_global_id(value: &str) -> Option<i64> {
-    let decoded = STANDARD.decode(value).ok()?;
-    let text = std::str::from_utf8(&decoded).ok()?;
-    text.strip_prefix("Prompt:")?.parse().ok()
 }
 
 /// Phoenix's `Identifier` rule for prompt and tag names: `^[a-z0-9]([_a-z0-9-]*[a-z0-9])?$`.
@@ -150,10 +140,10 @@ mod tests {
 
     #[test]
     fn prompt_identifiers_are_ids_or_names() {
-        let id = STANDARD.encode("Prompt:7");
+        let id = crate::api::global_id("Prompt", 7);
         assert_eq!(PromptIdentifier::parse(&id), Some(PromptIdentifier::Id(7)));
         assert_eq!(PromptIdentifier::parse("qa"), Some(PromptIdentifier::Name("qa".into())));
-        assert_eq!(PromptIdentifier::parse(&STANDARD.encode("Dataset:7")), None);
+        assert_eq!(PromptIdentifier::parse(&crate::api::global_id("Dataset", 7)), None);
         assert_eq!(PromptIdentifier::parse("Not Valid"), None);
     }
 }

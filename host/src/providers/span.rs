@@ -1,19 +1,19 @@
-//! Recording a chat completion as an OpenInference LLM span, through the same ingest path as an
-//! exporter's spans (so redactors and span processors see it too), priced by the `cost` plugin
-//! when one is installed and the ingest pipeline does not already run it.
+//! Recording a chat completion as an OpenInference LLM span, through the same ingest pipeline and
+//! queue as an exporter's spans (so redactors and span processors see it too), priced by the
+//! `cost` plugin when one is installed and the ingest pipeline does not already run it.
+//!
+//! The span is built as OTLP attributes and mapped by the ingest path's own `to_record`, so it is
+//! stored exactly as if it had been exported, but it is never encoded or decoded.
 
-use bytes::Bytes;
 use ember_sandbox::{ChatRequest, Message};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message as _;
+use opentelemetry_proto::tonic::trace::v1::{span, status, Span, Status};
 use serde_json::{json, Value};
 
 use super::{wire, ChatOutcome};
-use crate::ingest::{otlp, Compression, Ingestor};
-use crate::plugins::{PipelineConfig, PipelineStage, PluginHost};
+use crate::ingest::{openinference, otlp, IngestError, Ingestor};
+use crate::model::SpanRecord;
+use crate::plugins::{Pipeline, PluginHost};
 
 /// What a recorded call is about, beyond the call itself.
 #[derive(Debug, Clone, Default)]
@@ -46,14 +46,6 @@ fn int(key: &str, value: i64) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
-        ..Default::default()
-    }
-}
-
-fn float(key: &str, value: f64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(value)) }),
         ..Default::default()
     }
 }
@@ -141,63 +133,51 @@ fn attributes(request: &ChatRequest, outcome: &ChatOutcome, record: &CallRecord)
     out
 }
 
-fn random_hex(bytes: usize) -> String {
-    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
-    hex::encode(raw)
-}
-
-fn export_request(project: &str, span: Span) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![text("openinference.project.name", project)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
-            ..Default::default()
-        }],
+/// `bytes` random bytes, never all zero (OTLP's "no id").
+fn random_id(bytes: usize) -> Vec<u8> {
+    let mut raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    if raw.iter().all(|b| *b == 0) {
+        raw[bytes - 1] = 1;
     }
+    raw
 }
 
-/// The price the `cost` plugin puts on `span`, unless the ingest pipeline will price it anyway.
-fn price(plugins: &PluginHost, ingestor: &Ingestor, project: &str, span: &Span) -> Option<(f64, Vec<KeyValue>)> {
-    plugins.get("cost")?;
+/// The one-stage `cost` pipeline (built once per plugin version), unless no `cost` plugin is
+/// installed or the ingest pipeline runs one anyway.
+fn pricing(plugins: &PluginHost, ingestor: &Ingestor) -> Option<std::sync::Arc<Pipeline>> {
     if ingestor.pipeline().config().stages.iter().any(|stage| stage.plugin == "cost") {
         return None;
     }
-    let stage =
-        PipelineStage { plugin: "cost".into(), projects: vec!["*".into()], on_error: None, config: None, limits: None };
-    let pipeline = crate::plugins::Pipeline::build(PipelineConfig { stages: vec![stage] }, plugins).ok()?;
-    let body = export_request(project, span.clone()).encode_to_vec();
-    let mut decoded = otlp::decode_protobuf(Bytes::from(body), Some(project)).ok()?;
-    pipeline.apply(&mut decoded.spans, &mut Vec::new()).ok()?;
-    let attributes: Value = serde_json::from_str(&decoded.spans.first()?.attributes).ok()?;
-    let cost = attributes.pointer("/llm/cost")?.as_object()?;
-    let total = cost.get("total")?.as_f64()?;
-    let extra =
-        cost.iter().filter_map(|(key, value)| Some(float(&format!("llm.cost.{key}"), value.as_f64()?))).collect();
-    Some((total, extra))
+    plugins.single_stage("cost")
 }
 
-/// Stores `outcome` as an LLM span; returns its ids and price. Runs the `cost` plugin, so call it
-/// on the blocking pool or accept a short block.
+/// `llm.cost.total` of a stored span, when something priced it.
+fn total_cost(span: &SpanRecord) -> Option<f64> {
+    if !span.attributes.contains("\"cost\"") {
+        return None;
+    }
+    let attributes: Value = serde_json::from_str(&span.attributes).ok()?;
+    attributes.pointer("/llm/cost/total")?.as_f64()
+}
+
+/// Stores `outcome` as an LLM span; returns its ids and price. The `cost` plugin and the ingest
+/// pipeline run on the blocking pool.
 pub async fn record_call(
     ingestor: &Ingestor,
     plugins: &PluginHost,
     request: &ChatRequest,
     outcome: &ChatOutcome,
     record: &CallRecord,
-) -> Result<Recorded, crate::ingest::IngestError> {
-    let trace_id = random_hex(16);
-    let span_id = random_hex(8);
+) -> Result<Recorded, IngestError> {
+    let (trace_id, span_id) = (random_id(16), random_id(8));
     let end_ns = outcome.started_ns.saturating_add(i64::try_from(outcome.elapsed.as_nanos()).unwrap_or(i64::MAX));
     let (code, message) = match &outcome.result {
         Ok(_) => (status::StatusCode::Ok, String::new()),
         Err(err) => (status::StatusCode::Error, err.to_string()),
     };
-    let mut span = Span {
-        trace_id: hex::decode(&trace_id).unwrap_or_default(),
-        span_id: hex::decode(&span_id).unwrap_or_default(),
+    let span = Span {
+        trace_id,
+        span_id,
         name: if record.name.is_empty() { "ChatCompletion".into() } else { record.name.clone() },
         kind: span::SpanKind::Client as i32,
         start_time_unix_nano: u64::try_from(outcome.started_ns).unwrap_or_default(),
@@ -206,24 +186,19 @@ pub async fn record_call(
         status: Some(Status { code: code as i32, message }),
         ..Default::default()
     };
-    let priced = {
-        let (plugins, ingestor, project, candidate) =
-            (plugins.clone(), ingestor.clone(), record.project.clone(), span.clone());
-        tokio::task::spawn_blocking(move || price(&plugins, &ingestor, &project, &candidate)).await.ok().flatten()
-    };
-    let cost = priced.map(|(total, attributes)| {
-        span.attributes.extend(attributes);
-        total
-    });
-    let body = export_request(&record.project, span).encode_to_vec();
-    ingestor
-        .export(
-            Bytes::from(body),
-            Compression::None,
-            crate::ingest::Encoding::Protobuf,
-            Some(record.project.clone()),
-            "provider",
-        )
-        .await?;
-    Ok(Recorded { trace_id, span_id, cost })
+    // The ids are valid and the times in range, so the mapping cannot refuse the span.
+    let mut stored = openinference::to_record(span, otlp::project_of(None, Some(&record.project)))
+        .map_err(|_| IngestError::Internal)?;
+    if let Some(pricing) = pricing(plugins, ingestor) {
+        // A failing `cost` stage leaves the span unpriced (its policy is `keep`).
+        stored = tokio::task::spawn_blocking(move || {
+            let _ = pricing.apply(std::slice::from_mut(&mut stored), &mut Vec::new());
+            stored
+        })
+        .await
+        .map_err(|_| IngestError::Internal)?;
+    }
+    let (trace_id, span_id) = (stored.trace_id.clone(), stored.span_id.clone());
+    let queued = ingestor.ingest_records(vec![stored], "provider").await?;
+    Ok(Recorded { trace_id, span_id, cost: queued.first().and_then(total_cost) })
 }

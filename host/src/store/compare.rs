@@ -171,12 +171,4 @@ impl Store {
         .push(" GROUP BY r.experiment_id, v.name, v.label ORDER BY v.name, r.experiment_id, v.label");
         self.fetch_all(&sql).await
     }
-
-    /// Whether an experiment exists.
-    pub async fn experiment_exists(&self, id: i64) -> Result<bool> {
-        let mut sql = self.sql();
-        sql.push("SELECT id FROM experiments WHERE id = ").bind(Param::I64(id));
-        let row: Option<(i64,)> = self.fetch_optional(&sql).await?;
-        Ok(row.is_some())
-    }
 }
