@@ -107,6 +107,7 @@ impl Dataset {
     }
 
     /// Experiments on this dataset, newest first.
+    #[graphql(complexity = "super::NOMINAL_LIST * child_complexity")]
     async fn experiments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Experiment>> {
         let rows = state(ctx).store.list_experiments(self.0.id, None, MAX_ROWS).await.map_err(internal)?;
         Ok(rows.into_iter().map(Experiment).collect())

@@ -25,14 +25,20 @@ use crate::api::{parse_global_id, AppState};
 
 use loaders::{ProjectStatsLoader, SessionTurns, SpanAnnotations};
 
+/// The weight of one element of a list of parents, in complexity.
+pub(crate) const NOMINAL_LIST: usize = 100;
+
 /// Ember's schema: queries for every UI page, one mutation (annotations), and notices of new
 /// spans for live views.
 pub type EmberSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest query accepted: the UI's deepest is 5 levels.
 const MAX_DEPTH: usize = 12;
-/// Most fields (weighted by list sizes) one query may select.
-const MAX_COMPLEXITY: usize = 100_000;
+/// Most fields one query may select, weighted by list sizes: a span page counts `first` times
+/// its fields, and lists of parents (projects, datasets, a dataset's experiments) count
+/// `NOMINAL_LIST` times theirs, so nesting listings under them is refused before it runs. The
+/// UI's heaviest page (50 spans with annotations) weighs about 1,500.
+const MAX_COMPLEXITY: usize = 20_000;
 
 /// Builds the schema over the server's state.
 pub fn schema(state: AppState) -> EmberSchema {
@@ -102,6 +108,7 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     /// Every project, by name.
+    #[graphql(complexity = "NOMINAL_LIST * child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<projects::Project>> {
         projects::all(state(ctx)).await
     }
@@ -135,6 +142,7 @@ impl QueryRoot {
     }
 
     /// Every dataset, newest first (at most 1,000).
+    #[graphql(complexity = "NOMINAL_LIST * child_complexity")]
     async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<experiments::Dataset>> {
         let rows = state(ctx).store.list_datasets(None, 1000, None).await.map_err(internal)?;
         Ok(rows.into_iter().map(experiments::Dataset).collect())

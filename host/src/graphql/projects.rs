@@ -156,6 +156,7 @@ impl Project {
 
     /// One page of spans, newest first by default. `first` and `sort` are optional so that a
     /// variable left out (which async-graphql passes as null) gets the default too.
+    #[graphql(complexity = "page_weight(first) * child_complexity")]
     async fn spans(
         &self,
         ctx: &Context<'_>,
@@ -180,6 +181,7 @@ impl Project {
     }
 
     /// One page of sessions, newest first.
+    #[graphql(complexity = "page_weight(first) * child_complexity")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
@@ -276,6 +278,11 @@ fn span_query(
         model_names: filter.models.unwrap_or_default(),
         attributes,
     })
+}
+
+/// A page's weight in the query's complexity: its row count.
+fn page_weight(first: Option<i32>) -> usize {
+    usize::try_from(first.unwrap_or(50).clamp(1, MAX_PAGE)).unwrap_or(1)
 }
 
 fn upper(values: Option<Vec<String>>) -> Vec<String> {

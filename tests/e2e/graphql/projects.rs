@@ -151,4 +151,20 @@ async fn span_listing(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(project_totals, span_listing);
+/// Listings nested under lists of parents are refused before they run; a big page on its own is
+/// fine.
+async fn costly_queries_are_refused(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start(&db).await;
+    ingest_fixture(&ember).await;
+    let nested = "{ projects { spans(first: 500) { nodes { spanId } } } }";
+    assert_eq!(error(&ember, nested, json!({})).await, "Query is too complex.");
+    let nested = "{ datasets { experiments { runs { output evaluations { name score } } } } }";
+    assert_eq!(error(&ember, nested, json!({})).await, "Query is too complex.");
+    let page = "{ project(id: \"gql\") { spans(first: 500) { nodes { spanId name spanKind latencyMs } } } }";
+    let found = data(&ember, page, json!({})).await;
+    assert_eq!(found["project"]["spans"]["nodes"].as_array().map(Vec::len), Some(ORDER.len()));
+    db.cleanup().await;
+}
+
+on_both_backends!(project_totals, span_listing, costly_queries_are_refused);
