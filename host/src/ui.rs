@@ -2,6 +2,7 @@
 //! the root path. Hashed assets are cached for a year and sent gzip-compressed when the client
 //! accepts it; every other GET that names no API route gets `index.html`, so deep links work.
 
+use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><tit
 <link rel=\"icon\" href=\"data:,\"></head><body><h1>Ember</h1><p>This binary was built without the web \
 UI. Run <code>bash ui/build.sh</code> and build again; the REST API, OTLP and <a href=\"graphql\">GraphQL</a> \
 work regardless.</p></body></html>";
+
+/// A UI file's bytes (borrowed from the binary when embedded) and its gzip variant, if any.
+type UiFile = (Cow<'static, [u8]>, Option<&'static [u8]>);
 
 /// Where the UI comes from and the path prefix it is served under.
 #[derive(Debug, Clone)]
@@ -50,10 +54,10 @@ impl UiAssets {
     }
 
     /// A file's bytes and gzip variant, by its path under the UI root (`/assets/x.js`).
-    fn file(&self, path: &str) -> Option<(Vec<u8>, Option<&'static [u8]>)> {
+    fn file(&self, path: &str) -> Option<UiFile> {
         match &self.dir {
-            Some(dir) => read_from(dir, path).map(|bytes| (bytes, None)),
-            None => ASSETS.iter().find(|asset| asset.path == path).map(|asset| (asset.body.to_vec(), asset.gzip)),
+            Some(dir) => read_from(dir, path).map(|bytes| (Cow::Owned(bytes), None)),
+            None => ASSETS.iter().find(|asset| asset.path == path).map(|asset| (Cow::Borrowed(asset.body), asset.gzip)),
         }
     }
 
@@ -146,7 +150,7 @@ pub async fn fallback(State(ui): State<UiAssets>, request: Request) -> Response 
     response
 }
 
-fn file_response(path: &str, body: Vec<u8>, gzip: Option<&'static [u8]>, immutable: bool) -> Response {
+fn file_response(path: &str, body: Cow<'static, [u8]>, gzip: Option<&'static [u8]>, immutable: bool) -> Response {
     let mut response = match gzip {
         Some(compressed) => Response::new(Body::from(compressed)),
         None => Response::new(Body::from(body)),

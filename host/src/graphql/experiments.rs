@@ -5,20 +5,12 @@ use std::collections::HashMap;
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
 use serde_json::{json, Map, Value};
 
-use super::internal;
-use crate::api::{global_id, iso_time, AppState};
+use super::{internal, json_column, state};
+use crate::api::{global_id, iso_time};
 use crate::store::{DatasetRow, EvaluationRow, ExperimentRow, RunRow};
 
 /// Most examples, versions, experiments or runs one field returns.
 const MAX_ROWS: i64 = 1000;
-
-fn json_column(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
-}
-
-fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
-    ctx.data_unchecked::<AppState>()
-}
 
 /// A dataset.
 pub struct Dataset(pub DatasetRow);

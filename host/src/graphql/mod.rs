@@ -90,6 +90,11 @@ fn internal(err: impl Display) -> async_graphql::Error {
     async_graphql::Error::new("internal error; see the server log")
 }
 
+/// A JSON column (stored as text) as a value; `null` if it somehow does not parse.
+fn json_column(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
 fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     // The schema is always built with the state (see `schema`).
     ctx.data_unchecked::<AppState>()

@@ -3,7 +3,8 @@
 use async_graphql::{Context, Json, Object, SimpleObject};
 use serde_json::Value;
 
-use crate::api::{iso_time, AppState};
+use super::{json_column, state};
+use crate::api::iso_time;
 use crate::store::PluginRecord;
 
 /// A registered plugin version.
@@ -23,10 +24,6 @@ pub struct PluginStats {
     pub errors: Vec<ErrorCount>,
     pub instructions_p50: Option<f64>,
     pub instructions_p99: Option<f64>,
-}
-
-fn json_column(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 #[Object]
@@ -86,8 +83,7 @@ impl Plugin {
 
     /// Calls by this server since it started (all versions of the name).
     async fn stats(&self, ctx: &Context<'_>) -> PluginStats {
-        let state = ctx.data_unchecked::<AppState>();
-        let snapshot = state.metrics.call_stats.snapshot(&self.0.name);
+        let snapshot = state(ctx).metrics.call_stats.snapshot(&self.0.name);
         PluginStats {
             calls: i64::try_from(snapshot.calls).unwrap_or(i64::MAX),
             errors: snapshot

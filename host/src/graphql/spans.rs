@@ -4,8 +4,8 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
 use serde_json::Value;
 
-use super::internal;
 use super::loaders::{SpanAnnotations, SpanKey};
+use super::{internal, json_column};
 use crate::api::{iso_time, AppState};
 use crate::store::{AnnotationRow, AnnotationTarget, NewAnnotation, SpanRow};
 
@@ -17,10 +17,6 @@ pub struct Span(pub SpanRow);
 pub struct IoValue {
     pub value: String,
     pub mime_type: Option<String>,
-}
-
-fn json_column(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 #[Object]

@@ -3,9 +3,9 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::internal;
 use super::loaders::{SessionTurns, Turn};
 use super::spans::Annotation;
+use super::{internal, state};
 use crate::api::{global_id, iso_time, AppState};
 use crate::store::{AnnotationQuery, AnnotationTarget, SessionRow, TraceRow, TreeSpanRow};
 
@@ -91,15 +91,13 @@ impl Trace {
     }
 
     async fn span_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let state = ctx.data_unchecked::<AppState>();
-        state.store.trace_span_count(self.row.id).await.map_err(internal)
+        state(ctx).store.trace_span_count(self.row.id).await.map_err(internal)
     }
 
     /// Every span of the trace in start order, light fields only; details come from
     /// `Query.span` when one is opened.
     async fn spans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TraceSpan>> {
-        let state = ctx.data_unchecked::<AppState>();
-        let rows = state.store.trace_tree(self.row.id).await.map_err(internal)?;
+        let rows = state(ctx).store.trace_tree(self.row.id).await.map_err(internal)?;
         Ok(rows.into_iter().map(|row| TraceSpan::new(row, self.row.start_ns)).collect())
     }
 

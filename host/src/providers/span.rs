@@ -153,9 +153,6 @@ fn pricing(plugins: &PluginHost, ingestor: &Ingestor) -> Option<std::sync::Arc<P
 
 /// `llm.cost.total` of a stored span, when something priced it.
 fn total_cost(span: &SpanRecord) -> Option<f64> {
-    if !span.attributes.contains("\"cost\"") {
-        return None;
-    }
     let attributes: Value = serde_json::from_str(&span.attributes).ok()?;
     attributes.pointer("/llm/cost/total")?.as_f64()
 }

@@ -1,4 +1,5 @@
 // The span detail's data: the full span as `Query.span` returns it, and its annotations.
+import type { SpanRow } from '../../pages/project/query';
 
 /** A human or automated judgement attached to a span. */
 export interface Annotation {
@@ -11,26 +12,9 @@ export interface Annotation {
   createdAt: string;
 }
 
-/** Every field of one span, for the detail pane. */
-export interface SpanFull {
-  id: string;
-  spanId: string;
-  traceId: string;
-  parentId: string | null;
-  name: string;
-  spanKind: string;
-  statusCode: string;
-  statusMessage: string;
-  startTime: string;
+/** Every field of one span, for the detail pane: a spans-table row and what only the pane shows. */
+export interface SpanFull extends SpanRow {
   endTime: string;
-  latencyMs: number;
-  model: string | null;
-  tokenPrompt: number | null;
-  tokenCompletion: number | null;
-  tokenTotal: number | null;
-  cost: number | null;
-  input: { value: string; mimeType: string | null } | null;
-  output: { value: string; mimeType: string | null } | null;
   sessionId: string | null;
   attributes: unknown;
   events: unknown;
