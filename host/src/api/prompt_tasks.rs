@@ -13,6 +13,7 @@ use super::playground::prompt_error;
 use super::{global_id, params, ApiError, ApiResult, AppState};
 use crate::prompt_task::TaskError;
 use crate::providers::prompt::PromptSelector;
+use crate::store::ExperimentCounts;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/experiments/{id}/prompt_task", post(start).get(status))
@@ -37,6 +38,12 @@ fn default_concurrency() -> usize {
     4
 }
 
+/// The experiment's example and run counts, counted in the database.
+async fn counts(state: &AppState, experiment: i64) -> ApiResult<ExperimentCounts> {
+    let row = state.store.experiment_with_counts(experiment).await?;
+    Ok(row.and_then(|row| row.counts).unwrap_or_default())
+}
+
 /// `POST /v1/experiments/{id}/prompt_task`: 202 once the task is stored; it runs in the
 /// background. Starting it again runs whatever is missing or failed.
 async fn start(
@@ -59,14 +66,14 @@ async fn start(
             TaskError::Limits => ApiError::invalid(err.to_string()),
             TaskError::Store(err) => err.into(),
         })?;
-    let examples = state.store.example_count_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
+    let counts = counts(&state, experiment.id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "data": {
             "experiment_id": global_id("Experiment", experiment.id),
             "prompt_version_id": global_id("PromptVersion", spec.prompt_version_id),
             "provider": spec.provider,
-            "queued": examples * experiment.repetitions,
+            "queued": counts.example_count * experiment.repetitions,
         }})),
     ))
 }
@@ -80,13 +87,12 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
         .await?
         .ok_or_else(|| ApiError::not_found(format!("experiment {id} has no prompt task")))?;
     let spec: Value = serde_json::from_str(&task.spec).unwrap_or(Value::Null);
-    let examples = state.store.example_count_at_version(experiment.dataset_id, experiment.dataset_version_id).await?;
-    let (done, failed) = state.store.run_counts(experiment.id).await?;
+    let counts = counts(&state, experiment.id).await?;
     Ok(Json(json!({ "data": {
         "state": task.state,
-        "total": examples * experiment.repetitions,
-        "done": done,
-        "failed": failed,
+        "total": counts.example_count * experiment.repetitions,
+        "done": counts.successful_run_count,
+        "failed": counts.failed_run_count,
         "provider": spec.get("provider"),
         "prompt_version_id": spec.get("prompt_version_id").and_then(Value::as_i64).map(|id| global_id("PromptVersion", id)),
     }})))

@@ -86,20 +86,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many examples `examples_at_version` returns, counted in the database.
-    pub async fn example_count_at_version(&self, dataset_id: i64, version_id: i64) -> Result<i64> {
-        let mut sql = self.sql();
-        sql.push(
-            "SELECT COUNT(*) FROM dataset_examples e WHERE (SELECT r.kind FROM dataset_example_revisions r \
-             WHERE r.example_id = e.id AND r.version_id <= ",
-        )
-        .bind(Param::I64(version_id))
-        .push(" ORDER BY r.version_id DESC LIMIT 1) <> 'DELETE' AND e.dataset_id = ")
-        .bind(Param::I64(dataset_id));
-        let row: Option<(i64,)> = self.fetch_optional(&sql).await?;
-        Ok(row.map_or(0, |(count,)| count))
-    }
-
     /// Whether example `example_id` of the dataset exists (not deleted) as of `version_id`: one
     /// indexed lookup, for checking each posted run.
     pub async fn example_in_version(&self, dataset_id: i64, version_id: i64, example_id: i64) -> Result<bool> {

@@ -205,15 +205,6 @@ impl Store {
         self.fetch_all(&sql).await
     }
 
-    /// An experiment's runs counted in the database: (without an error, with one).
-    pub async fn run_counts(&self, experiment_id: i64) -> Result<(i64, i64)> {
-        let mut sql = self.sql();
-        sql.push("SELECT COUNT(*), COUNT(error) FROM experiment_runs WHERE experiment_id = ")
-            .bind(Param::I64(experiment_id));
-        let row: Option<(i64, i64)> = self.fetch_optional(&sql).await?;
-        Ok(row.map_or((0, 0), |(all, failed)| (all - failed, failed)))
-    }
-
     /// Inserts or replaces the evaluation named `name` of a run; returns its id. A client-posted
     /// evaluation replacing a server-side one clears the plugin columns.
     pub async fn upsert_evaluation(&self, eval: &NewEvaluation) -> Result<i64> {

@@ -45,7 +45,7 @@ pub use datasets::{DatasetRow, DatasetVersionRow};
 pub use error::{Result, StoreError};
 pub use evaluators::{EvaluatorRow, JobCounts, NewEvaluator};
 pub use experiment_runs::{EvaluationRow, NewEvaluation, NewRun, RunForEval, RunRow};
-pub use experiments::{ExperimentRow, NewExperiment};
+pub use experiments::{ExperimentCounts, ExperimentRow, NewExperiment};
 pub use jobs::{ClaimedJob, EvaluationResult, FinishedJob, JobEnd, RunInput};
 pub use overview::{ProjectStats, SpanValueColumn, TreeSpanRow};
 pub use projects::ProjectRow;
