@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 use crate::harness::{Backend, Ember, TestDb};
 use crate::support::export_generated;
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// A plugin directory holding the whole hostile corpus plus `exact_match`.
-fn plugin_dir() -> tempfile::TempDir {
+pub fn plugin_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("plugin dir");
     let corpus = repo().join("tests/plugins/dist");
     let entries = std::fs::read_dir(&corpus).unwrap_or_else(|err| panic!("{}: {err}", corpus.display()));

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod amplification;
 mod annotations;
 mod backpressure;
 mod bad_input;
@@ -18,6 +19,7 @@ mod experiments;
 mod graphql;
 mod hostile;
 mod llm_server;
+mod memory_cap;
 mod otel_export;
 mod phoenix_client;
 mod pipeline;

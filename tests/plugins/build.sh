@@ -3,7 +3,9 @@
 #   1. every wasm32-unknown-unknown crate in one cargo invocation, then componentized with
 #      target/release/ember-componentize (built here if missing);
 #   2. hostile_wasi for wasm32-wasip2, which rustc links into a component itself
-#      (wasm-component-ld, with the WASI preview-1 adapter).
+#      (wasm-component-ld, with the WASI preview-1 adapter);
+#   3. the components written by hand in wat/*.wat (values laid out byte by byte), assembled and
+#      validated by ember-componentize.
 # Each output is checked to be a component; hostile_wasi must import wasi:*, the others must not.
 # Idempotent; any failure stops the script with a non-zero status.
 set -euo pipefail
@@ -53,7 +55,15 @@ for crate in "${wasi_crates[@]}"; do
     mv "$dist/$crate.wasm.tmp" "$dist/$crate.wasm"
 done
 
-for crate in "${unknown_crates[@]}" "${wasi_crates[@]}"; do
+wat_components=()
+for source in "$here"/wat/*.wat; do
+    name="$(basename "$source" .wat)"
+    "$componentize" "$source" "$dist/$name.wasm.tmp" >/dev/null
+    mv "$dist/$name.wasm.tmp" "$dist/$name.wasm"
+    wat_components+=("$name")
+done
+
+for crate in "${unknown_crates[@]}" "${wasi_crates[@]}" "${wat_components[@]}"; do
     out="$dist/$crate.wasm"
     [ "$(magic "$out")" = "$component_magic" ] || die "$out is not a component (header $(magic "$out"))"
     imports="$(python3 "$here/tools/component-imports.py" "$out")" || die "cannot read the imports of $out"

@@ -1,5 +1,11 @@
 //! One call: admission, a fresh `Store` with limits, instantiation, fuel armed just before the
 //! export, and every way it can fail mapped to a [`SandboxError`].
+//!
+//! What a plugin hands the host (its result, and the arguments of every import it calls, WASI's
+//! included) is bounded where wasmtime copies it: the store's hostcall fuel is the call's
+//! transfer cap, charged with each string's bytes and each list entry's host size as they are
+//! lifted, before the host allocates them. So strings that alias one buffer, or millions of empty
+//! entries, end the call with `output_too_large` instead of costing the host gigabytes.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -7,9 +13,10 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, Trap};
 
 use crate::error::SandboxError;
+use crate::limits::MAX_HANDLES;
 use crate::plugin::Plugin;
 use crate::state::HostState;
-use crate::{ChatError, ChatResponse, Descriptor, Redaction, Report, Score, SpanChange};
+use crate::Report;
 
 thread_local! {
     /// Calls in progress on this thread.
@@ -32,11 +39,6 @@ impl Drop for Nested {
     }
 }
 
-/// Bytes of strings and lists in a returned value, checked against `max_output_bytes`.
-pub(crate) trait OutputSize {
-    fn output_size(&self) -> u64;
-}
-
 /// A report for a call that never started.
 pub(crate) fn failed<T>(error: SandboxError) -> Report<T> {
     Report { outcome: Err(error), instructions: 0, elapsed: Duration::ZERO, log: Vec::new(), log_dropped: 0 }
@@ -57,7 +59,7 @@ pub(crate) fn map_outcome<T, U>(
 }
 
 /// Runs `invoke` on a fresh instance made by `instantiate`, under the plugin's limits.
-pub(crate) fn run<I, R: OutputSize>(
+pub(crate) fn run<I, R>(
     plugin: &Plugin,
     instantiate: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<I>,
     invoke: impl FnOnce(&I, &mut Store<HostState>) -> wasmtime::Result<R>,
@@ -71,22 +73,22 @@ pub(crate) fn run<I, R: OutputSize>(
             limits.memory_bytes, sandbox.config.max_plugin_memory
         )));
     }
-    // A call made from inside another call on this thread (an evaluator's `llm` import running a
-    // provider) rides on the outer call's admission: waiting for a slot the outer call holds
-    // could deadlock a saturated sandbox.
-    let _ticket = if NESTING.with(Cell::get) > 0 {
-        None
-    } else {
-        match sandbox.admission.admit(limits.memory_bytes, sandbox.config.admission_wait) {
-            Ok(ticket) => Some(ticket),
-            Err(err) => return failed(err),
-        }
+    // Every call reserves its linear memory and what the host may hold for it. A call made from
+    // inside another on this thread (an evaluator's `llm` import running a provider) reserves
+    // memory but no slot: it runs in the outer call's slot, and waiting for a slot the outer call
+    // holds could deadlock a saturated sandbox (the pool has an instance slot for it).
+    let slot = NESTING.with(Cell::get) == 0;
+    let _ticket = match sandbox.admission.admit(limits.reserved_bytes(), slot, sandbox.config.admission_wait) {
+        Ok(ticket) => ticket,
+        Err(err) => return failed(err),
     };
     let _nested = Nested::enter();
 
     let state = HostState::new(limits, plugin.config.clone(), plugin.grants.clone(), plugin.services.clone(), started);
     let mut store = Store::new(&sandbox.engine, state);
     store.limiter(|state| &mut state.limiter);
+    store.set_hostcall_fuel(usize::try_from(limits.transfer_bytes()).unwrap_or(usize::MAX));
+    store.set_max_component_handles(MAX_HANDLES);
     let tick = sandbox.config.epoch_tick.as_nanos().max(1);
     let ticks = limits.deadline.as_nanos().div_ceil(tick) + 1;
     store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
@@ -103,13 +105,6 @@ pub(crate) fn run<I, R: OutputSize>(
             .map_err(|err| classify(&err, store.data(), limits, Phase::Call)),
     };
     let instructions = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    let outcome = outcome.and_then(|value| {
-        let size = value.output_size();
-        if size > limits.max_output_bytes {
-            return Err(SandboxError::OutputTooLarge { size, limit: limits.max_output_bytes });
-        }
-        Ok(value)
-    });
     finish(store, outcome, instructions, started)
 }
 
@@ -129,6 +124,10 @@ fn finish<R>(
         log_dropped: state.log_dropped,
     }
 }
+
+/// How wasmtime reports a value that would cost the host more than the store's hostcall fuel (its
+/// error type is private; `hostile.rs` pins the wording for the wasmtime version in use).
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// Which part of a call failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -153,6 +152,9 @@ fn classify(err: &wasmtime::Error, state: &HostState, limits: &crate::Limits, ph
         Some(trap) => SandboxError::Trap(trap.to_string()),
         None => {
             let message = format!("{err:#}");
+            if message.contains(HOSTCALL_FUEL_EXHAUSTED) {
+                return SandboxError::OutputTooLarge { limit: limits.transfer_bytes() };
+            }
             if phase == Phase::Call {
                 // A bad pointer, length, UTF-8 or variant in what the guest returned.
                 SandboxError::Trap(message)
@@ -162,79 +164,5 @@ fn classify(err: &wasmtime::Error, state: &HostState, limits: &crate::Limits, ph
                 SandboxError::Instantiate(message)
             }
         }
-    }
-}
-
-impl OutputSize for String {
-    fn output_size(&self) -> u64 {
-        self.len() as u64
-    }
-}
-
-impl<T: OutputSize> OutputSize for Option<T> {
-    fn output_size(&self) -> u64 {
-        self.as_ref().map_or(0, OutputSize::output_size)
-    }
-}
-
-impl<T: OutputSize> OutputSize for Vec<T> {
-    fn output_size(&self) -> u64 {
-        self.iter().map(|item| item.output_size() + 8).sum()
-    }
-}
-
-impl OutputSize for Score {
-    fn output_size(&self) -> u64 {
-        self.name.output_size()
-            + self.label.output_size()
-            + self.explanation.output_size()
-            + self.metadata.output_size()
-    }
-}
-
-impl OutputSize for SpanChange {
-    fn output_size(&self) -> u64 {
-        self.set_attributes.output_size() + self.remove_attributes.output_size()
-    }
-}
-
-impl OutputSize for Redaction {
-    fn output_size(&self) -> u64 {
-        self.value.output_size()
-    }
-}
-
-impl OutputSize for Descriptor {
-    fn output_size(&self) -> u64 {
-        self.name.output_size()
-            + self.version.output_size()
-            + self.description.output_size()
-            + self.config_schema.output_size()
-    }
-}
-
-impl OutputSize for crate::bindings::types::PluginError {
-    fn output_size(&self) -> u64 {
-        match self {
-            Self::InvalidConfig(message) | Self::InvalidInput(message) | Self::Failed(message) => message.output_size(),
-        }
-    }
-}
-
-impl OutputSize for ChatError {
-    fn output_size(&self) -> u64 {
-        match self {
-            Self::InvalidRequest(message) | Self::Unavailable(message) | Self::Failed(message) => message.output_size(),
-            Self::RateLimited(_) => 0,
-        }
-    }
-}
-
-impl OutputSize for ChatResponse {
-    fn output_size(&self) -> u64 {
-        let message = &self.message;
-        self.model.output_size()
-            + message.content.output_size()
-            + message.tool_calls.iter().map(|call| call.name.len() as u64 + call.arguments.len() as u64).sum::<u64>()
     }
 }

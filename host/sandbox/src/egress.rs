@@ -51,6 +51,8 @@ pub(crate) struct RawRequest {
     pub secret_headers: Vec<SecretHeader>,
     pub body: Vec<u8>,
     pub timeout: Option<Duration>,
+    /// The calling plugin's transfer cap: the most the response may carry back into it.
+    pub max_response_bytes: u64,
 }
 
 /// Checks `raw` against `grants`; `remaining` is what is left of the call's deadline.
@@ -126,6 +128,7 @@ pub(crate) fn check(raw: RawRequest, grants: &Grants, remaining: Duration) -> Re
         body: raw.body,
         timeout,
         allow_private: grants.private_addresses,
+        max_response_bytes: raw.max_response_bytes,
     })
 }
 

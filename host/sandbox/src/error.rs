@@ -51,9 +51,10 @@ pub enum SandboxError {
     /// The plugin tried to use a capability it was not granted.
     #[error("capability denied: {capability}: {detail}")]
     CapabilityDenied { capability: &'static str, detail: String },
-    /// The plugin returned more data than the host accepts.
-    #[error("output too large: {size} bytes, over the limit of {limit} bytes")]
-    OutputTooLarge { size: u64, limit: u64 },
+    /// The plugin handed the host a value (its result, or an import's arguments) that would cost
+    /// more host memory than the call's transfer cap; the copy stopped before it.
+    #[error("output too large: the plugin handed the host a value over its limit of {limit} bytes (string bytes plus each list entry's size on the host)")]
+    OutputTooLarge { limit: u64 },
     /// The plugin's own error (`plugin-error` in the WIT): the call completed.
     #[error("plugin error ({kind:?}): {message}")]
     Plugin { kind: PluginErrorKind, message: String },

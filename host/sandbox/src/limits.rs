@@ -14,7 +14,8 @@ pub struct Limits {
     /// Wall-clock deadline of one call, instantiation included.
     #[serde(with = "millis")]
     pub deadline: Duration,
-    /// Largest accepted return value, in bytes of strings and lists.
+    /// Largest value the host copies out of the sandbox at once (a call's result, or one import
+    /// call's arguments): bytes of strings plus each list entry's size in host memory.
     pub max_output_bytes: u64,
     /// Largest log kept per call, in bytes.
     pub max_log_bytes: u64,
@@ -32,7 +33,48 @@ impl Default for Limits {
     }
 }
 
+/// Host memory a lifted value may take per byte wasmtime charges for it. Wasmtime charges a
+/// string's bytes and each list entry's host size, not the allocator's overhead for each
+/// non-empty string or list (at most 32 bytes with glibc). Each such allocation hangs off a
+/// 24-byte header that is charged, so the overhead is at most 4/3 of the charge: 7/3 in all.
+const LIFT_OVERHEAD_NUM: u64 = 5;
+const LIFT_OVERHEAD_DEN: u64 = 2;
+
+/// Live component-model handles (WASI streams, pollables, …) one call may hold; a Python or
+/// JavaScript guest uses a few dozen.
+pub(crate) const MAX_HANDLES: usize = 10_000;
+
+/// What the host may keep per live handle: a resource-table entry and the boxed resource.
+const HANDLE_BYTES: u64 = 256;
+
 impl Limits {
+    /// The most the host copies out of the sandbox in one transfer: the call's result, or the
+    /// arguments of one import call (WASI's included). A plugin cannot hold a legitimate value
+    /// larger than its own memory, so the output cap is clamped to it.
+    pub fn transfer_bytes(&self) -> u64 {
+        self.max_output_bytes.min(self.memory_bytes)
+    }
+
+    /// Host memory one call may hold besides its linear memory, reserved against the sandbox's
+    /// memory budget while it runs. At any moment a call holds either its lifted result, or one
+    /// import's lifted arguments plus what serving them costs (an outbound request's copy in the
+    /// HTTP client and its response, each capped at the transfer size): 2½ + 2 transfers. Besides
+    /// those: its log and the two WASI output pipes (each capped at `max_log_bytes`), and its
+    /// handles.
+    pub fn host_bytes(&self) -> u64 {
+        let transfer = self.transfer_bytes();
+        let lifted = transfer.saturating_mul(LIFT_OVERHEAD_NUM) / LIFT_OVERHEAD_DEN;
+        lifted
+            .saturating_add(transfer.saturating_mul(2))
+            .saturating_add(self.max_log_bytes.saturating_mul(3))
+            .saturating_add(MAX_HANDLES as u64 * HANDLE_BYTES)
+    }
+
+    /// What admission reserves for one call: its linear memory plus [`Limits::host_bytes`].
+    pub fn reserved_bytes(&self) -> u64 {
+        self.memory_bytes.saturating_add(self.host_bytes())
+    }
+
     /// Defaults sized for interpreted guests (Python, JavaScript): the same work costs them
     /// 10–100× the instructions of a Rust guest, and their runtimes need more memory.
     pub fn interpreted() -> Self {
@@ -105,5 +147,16 @@ mod tests {
         assert_eq!(limits.fuel, 5);
         assert_eq!(limits.deadline, std::time::Duration::from_millis(250));
         assert_eq!(limits.memory_bytes, Limits::default().memory_bytes);
+    }
+
+    #[test]
+    fn transfers_are_capped_by_the_output_limit_and_by_memory() {
+        let limits = Limits::default();
+        assert_eq!(limits.transfer_bytes(), 4 << 20);
+        let small = Limits { memory_bytes: 1 << 20, ..Limits::default() };
+        assert_eq!(small.transfer_bytes(), 1 << 20);
+        // 4.5 transfers, three logs' worth, the handles.
+        assert_eq!(limits.host_bytes(), (18 << 20) + (192 << 10) + 2_560_000);
+        assert_eq!(limits.reserved_bytes(), (64 << 20) + limits.host_bytes());
     }
 }

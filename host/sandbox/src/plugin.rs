@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 
 use crate::bindings::{evaluator, provider, redactor, span_processor, types};
-use crate::call::{self, OutputSize};
+use crate::call;
 use crate::error::{LoadError, PluginErrorKind, SandboxError};
 use crate::inspect::{ComponentInfo, World};
 use crate::limits::{Grants, Limits};
@@ -199,13 +199,4 @@ fn plugin_error(err: types::PluginError) -> SandboxError {
         types::PluginError::Failed(message) => (PluginErrorKind::Failed, message),
     };
     SandboxError::Plugin { kind, message }
-}
-
-impl<T: OutputSize, E: OutputSize> OutputSize for Result<T, E> {
-    fn output_size(&self) -> u64 {
-        match self {
-            Ok(value) => value.output_size(),
-            Err(err) => err.output_size(),
-        }
-    }
 }

@@ -27,6 +27,9 @@ pub struct OutboundRequest {
     pub timeout: Duration,
     /// Whether the host name may resolve to private, loopback or link-local addresses.
     pub allow_private: bool,
+    /// The most the response body may hold: the calling plugin's transfer cap (a client may cap
+    /// it lower still).
+    pub max_response_bytes: u64,
 }
 
 /// A header built from a secret: `template` with `{secret}` replaced by the secret's value.

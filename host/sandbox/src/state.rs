@@ -77,6 +77,8 @@ pub(crate) struct HostState {
     pub log: Vec<LogLine>,
     log_bytes: u64,
     max_log_bytes: u64,
+    /// The call's transfer cap (`Limits::transfer_bytes`), for what the host fetches for it.
+    transfer_bytes: u64,
     pub log_dropped: u64,
     config: Arc<str>,
     grants: Arc<Grants>,
@@ -100,6 +102,7 @@ impl HostState {
             log: Vec::new(),
             log_bytes: 0,
             max_log_bytes: limits.max_log_bytes,
+            transfer_bytes: limits.transfer_bytes(),
             log_dropped: 0,
             config,
             grants,
@@ -145,7 +148,8 @@ impl HostState {
 impl wasmtime_wasi::WasiView for HostState {
     fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
         let max_output = usize::try_from(self.max_log_bytes).unwrap_or(usize::MAX);
-        let wasi = self.wasi.get_or_insert_with(|| Box::new(DenyAllWasi::new(max_output)));
+        let max_random = self.transfer_bytes;
+        let wasi = self.wasi.get_or_insert_with(|| Box::new(DenyAllWasi::new(max_output, max_random)));
         wasmtime_wasi::WasiCtxView { ctx: wasi.ctx(), table: &mut self.table }
     }
 }
@@ -210,6 +214,7 @@ impl outbound_http::Host for HostState {
                 .collect(),
             body: request.body,
             timeout: request.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+            max_response_bytes: self.transfer_bytes,
         };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let checked = match egress::check(raw, &self.grants, remaining) {

@@ -19,8 +19,10 @@ pub(crate) struct DenyAllWasi {
 }
 
 impl DenyAllWasi {
-    /// A fresh context whose stdout and stderr each keep at most `max_output` bytes.
-    pub fn new(max_output: usize) -> Self {
+    /// A fresh context whose stdout and stderr each keep at most `max_output` bytes, and which
+    /// hands out at most `max_random` random bytes per call (the host builds them before the
+    /// guest's memory limit can refuse them).
+    pub fn new(max_output: usize, max_random: u64) -> Self {
         let stdout = MemoryOutputPipe::new(max_output);
         let stderr = MemoryOutputPipe::new(max_output);
         let ctx = WasiCtxBuilder::new()
@@ -28,6 +30,7 @@ impl DenyAllWasi {
             .stderr(stderr.clone())
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
+            .max_random_size(max_random)
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false)

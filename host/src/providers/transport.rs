@@ -132,12 +132,11 @@ impl Outbound for HttpTransport {
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
-        let mut body = response.body_mut().with_config().limit(self.max_response_bytes).read_to_vec().map_err(
-            |err| match err {
-                ureq::Error::BodyExceedsLimit(_) => OutboundError::TooLarge(self.max_response_bytes),
-                other => map_error(other),
-            },
-        )?;
+        let limit = self.max_response_bytes.min(request.max_response_bytes);
+        let mut body = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|err| match err {
+            ureq::Error::BodyExceedsLimit(_) => OutboundError::TooLarge(limit),
+            other => map_error(other),
+        })?;
         for secret in used.iter().filter(|secret| !secret.is_empty()) {
             for (name, value) in &mut headers {
                 for text in [name, value] {

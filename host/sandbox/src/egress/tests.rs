@@ -8,6 +8,7 @@ fn raw(url: &str) -> RawRequest {
         secret_headers: Vec::new(),
         body: Vec::new(),
         timeout: None,
+        max_response_bytes: 1 << 20,
     }
 }
 
