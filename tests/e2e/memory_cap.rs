@@ -16,8 +16,8 @@ pub struct MemoryCap {
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl MemoryCap {
-    /// Moves `pid` (with the memory it already holds) into a new cgroup limited to its current
-    /// usage plus `headroom` bytes. `None` where cgroups cannot be written, outside CI.
+    /// Moves `pid` into a new cgroup limited to what the group holds once it is there (the
+    /// process's memory where the kernel moves charges, else nothing) plus `headroom` bytes. `None` where cgroups cannot be written, outside CI.
     pub fn confine(pid: i32, headroom: u64) -> Option<Self> {
         let name =
             format!("ember-test-{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
@@ -30,8 +30,10 @@ impl MemoryCap {
             Err(err) => panic!("CI requires a writable memory cgroup: {err}"),
         };
         if !cap.v2 {
-            // Charge what the process already holds to the new group, so that the limit covers it.
-            cap.write("memory.move_charge_at_immigrate", "3");
+            // Charge what the process already holds to the new group where the kernel still can;
+            // where it cannot, only what the process allocates from now on counts, which makes the
+            // limit stricter, not looser.
+            let _ = std::fs::write(cap.dir.join("memory.move_charge_at_immigrate"), "3");
         }
         cap.write("cgroup.procs", &pid.to_string());
         let limit = cap.usage() + headroom;
