@@ -12,6 +12,7 @@ pub mod evaluation;
 pub mod graphql;
 pub mod ingest;
 pub mod live;
+pub mod log_writer;
 pub mod metrics;
 pub mod model;
 pub mod plugins;
@@ -24,6 +25,7 @@ pub mod server;
 pub mod store;
 pub mod ui;
 pub mod workload;
+pub mod write_health;
 pub mod writer;
 
 pub use config::ServeConfig;

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         .iter()
         .filter_map(|directive| directive.parse().ok())
         .fold(filter, EnvFilter::add_directive);
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(ember::log_writer::LossyStderr).init();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => ember::run(config).await?,

@@ -44,8 +44,11 @@ pub struct Metrics {
     pub spans_written: Counter,
     /// Spans ignored because their span id was already stored.
     pub spans_duplicate: Counter,
-    /// Batch writes that failed and were retried.
-    pub write_errors: Counter,
+    /// Batch writes that failed, by storage fault (`disk_full`, `io_error`, `unavailable`,
+    /// `busy`, `other`).
+    pub write_errors: Family<Labels, Counter>,
+    /// When the writer last committed a batch (Unix seconds): alert on `time() - this`.
+    pub last_commit: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Spans the database refused even on their own (reported in the log with their ids).
     pub spans_dropped: Counter,
     /// Plugin calls by plugin and outcome (`ok` or an error kind such as `out_of_fuel`).
@@ -83,7 +86,8 @@ impl Metrics {
         let batch_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         let spans_written = Counter::default();
         let spans_duplicate = Counter::default();
-        let write_errors = Counter::default();
+        let write_errors = Family::<Labels, Counter>::default();
+        let last_commit = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let spans_dropped = Counter::default();
         let plugin_calls = Family::<PluginLabels, Counter>::default();
         let plugin_instructions = HistogramFamily::new_with_constructor(instruction_histogram as fn() -> Histogram);
@@ -134,8 +138,18 @@ impl Metrics {
             "Spans ignored because their id was already stored",
             spans_duplicate.clone(),
         );
-        registry.register("writer_errors", "Batch writes that failed and were retried", write_errors.clone());
+        registry.register("writer_errors", "Batch writes that failed, by storage fault", write_errors.clone());
+        registry.register(
+            "writer_last_commit_timestamp_seconds",
+            "When the writer last committed a batch",
+            last_commit.clone(),
+        );
         registry.register("writer_spans_dropped", "Spans the database refused on their own", spans_dropped.clone());
+        registry.register(
+            "log_lines_dropped",
+            "Log lines that could not be written (a full disk, a closed pipe)",
+            crate::log_writer::DROPPED_LINES.clone(),
+        );
         Self {
             registry,
             spans_accepted,
@@ -148,6 +162,7 @@ impl Metrics {
             spans_written,
             spans_duplicate,
             write_errors,
+            last_commit,
             spans_dropped,
             plugin_calls,
             evaluation_jobs,

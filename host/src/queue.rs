@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
+use crate::write_health::WriteHealth;
 
 /// Encoded bytes one queue permit stands for: a typical OpenInference span (1–2 KB of protobuf)
 /// takes one permit, a span carrying a 1 MB document takes about 500.
@@ -19,6 +20,8 @@ pub const SPAN_BYTES: usize = 2048;
 pub enum QueueError {
     #[error("ingest queue is full")]
     Full,
+    #[error("the database's disk is full")]
+    DiskFull,
     #[error("server is shutting down")]
     Closed,
 }
@@ -37,6 +40,7 @@ pub struct SpanQueue {
     permits: Arc<Semaphore>,
     capacity: u32,
     metrics: Arc<Metrics>,
+    health: Arc<WriteHealth>,
 }
 
 /// The receiving side, owned by the writer.
@@ -46,6 +50,7 @@ pub struct QueueReceiver {
     permits: Arc<Semaphore>,
     capacity: u32,
     metrics: Arc<Metrics>,
+    pub(crate) health: Arc<WriteHealth>,
 }
 
 /// Creates a queue holding at most `capacity` spans.
@@ -54,8 +59,9 @@ pub fn span_queue(capacity: u32, metrics: Arc<Metrics>) -> (SpanQueue, QueueRece
     let (tx, rx) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(capacity as usize));
     metrics.queue_capacity.set(i64::from(capacity));
-    let queue = SpanQueue { tx, permits: permits.clone(), capacity, metrics: metrics.clone() };
-    (queue, QueueReceiver { rx, permits, capacity, metrics })
+    let health = Arc::new(WriteHealth::default());
+    let queue = SpanQueue { tx, permits: permits.clone(), capacity, metrics: metrics.clone(), health: health.clone() };
+    (queue, QueueReceiver { rx, permits, capacity, metrics, health })
 }
 
 impl SpanQueue {
@@ -67,10 +73,13 @@ impl SpanQueue {
     }
 
     /// Queues `spans` (decoded from `bytes` bytes) whole, or refuses them whole when the queue
-    /// lacks room.
+    /// lacks room or the writer cannot write for lack of disk space.
     pub fn push(&self, spans: Vec<SpanRecord>, bytes: usize) -> Result<(), QueueError> {
         if spans.is_empty() {
             return Ok(());
+        }
+        if self.health.refuses_ingest() {
+            return Err(QueueError::DiskFull);
         }
         let wanted = u32::try_from(self.permits_for(spans.len(), bytes)).unwrap_or(u32::MAX);
         let permit = match self.permits.clone().try_acquire_many_owned(wanted) {
@@ -99,6 +108,11 @@ impl SpanQueue {
     /// True once `close` was called.
     pub fn is_closed(&self) -> bool {
         self.permits.is_closed()
+    }
+
+    /// What the writer last saw of the store.
+    pub fn health(&self) -> &WriteHealth {
+        &self.health
     }
 
     /// Spans currently queued.
@@ -158,5 +172,14 @@ mod tests {
         queue.push(spans(10), 0).expect("room again");
         queue.close();
         assert_eq!(queue.push(spans(1), 0), Err(QueueError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_refuses_pushes_until_a_commit() {
+        let (queue, rx) = span_queue(10, Arc::new(Metrics::new()));
+        rx.health.record_failure(crate::store::StorageFault::DiskFull);
+        assert_eq!(queue.push(spans(1), 0), Err(QueueError::DiskFull));
+        rx.health.record_commit();
+        queue.push(spans(1), 0).expect("space again");
     }
 }

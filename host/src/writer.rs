@@ -15,7 +15,8 @@ use crate::live::SpanEvents;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::queue::{QueueReceiver, QueuedBatch};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use crate::write_health::WriteHealth;
 
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -46,7 +47,8 @@ pub fn spawn_writer(
     events: SpanEvents,
 ) -> WriterHandle {
     let (stop, stopped) = watch::channel(false);
-    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1), events };
+    let health = queue.health.clone();
+    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1), events, health };
     let task = tokio::spawn(writer.run(queue, stopped));
     WriterHandle { stop, task }
 }
@@ -56,6 +58,7 @@ struct Writer {
     metrics: Arc<Metrics>,
     max_batch_spans: usize,
     events: SpanEvents,
+    health: Arc<WriteHealth>,
 }
 
 impl Writer {
@@ -111,6 +114,8 @@ impl Writer {
             let started = Instant::now();
             match self.store.write_batch(spans).await {
                 Ok(outcome) => {
+                    self.health.record_commit();
+                    self.metrics.last_commit.set(unix_seconds());
                     self.metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
                     self.metrics.batch_spans.observe(spans.len() as f64);
                     self.metrics.spans_written.inc_by(outcome.inserted);
@@ -118,13 +123,13 @@ impl Writer {
                     return;
                 }
                 Err(err) if err.is_transient() => {
-                    self.metrics.write_errors.inc();
-                    tracing::warn!(error = %err, spans = spans.len(), retry_in_ms = delay.as_millis() as u64, "batch write failed; retrying");
+                    self.record_failure(&err);
+                    tracing::warn!(error = %err, fault = err.fault().as_str(), spans = spans.len(), retry_in_ms = delay.as_millis() as u64, "batch write failed; spans kept for retry");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY_DELAY);
                 }
                 Err(err) => {
-                    self.metrics.write_errors.inc();
+                    self.record_failure(&err);
                     tracing::error!(error = %err, spans = spans.len(), "batch write refused; writing its spans one by one");
                     if spans.len() == 1 {
                         self.metrics.spans_dropped.inc();
@@ -139,4 +144,14 @@ impl Writer {
             }
         }
     }
+
+    fn record_failure(&self, err: &StoreError) {
+        let fault = err.fault();
+        self.health.record_failure(fault);
+        self.metrics.write_errors.get_or_create(&vec![("kind", fault.as_str())]).inc();
+    }
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64())
 }

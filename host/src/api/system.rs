@@ -1,27 +1,50 @@
 //! Health, readiness, metrics and the Phoenix version probe.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 
 use super::{AppState, PHOENIX_COMPAT_VERSION};
+use crate::store::StorageFault;
 
 /// Liveness: the process serves HTTP.
 pub async fn healthz() -> &'static str {
     "OK"
 }
 
-/// Readiness: accepting spans and the database answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// How long `/readyz` waits for the database: a load balancer must get an answer within a
+/// second whatever state the database is in.
+const READY_PING_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Readiness, with the reason in the body: not ready while shutting down, while the disk is full,
+/// while writes fail with I/O errors, or while the database does not answer. A full queue is
+/// only "degraded": under load every replica's queue fills, and sending them all out of the load
+/// balancer at once would help nobody.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let unavailable = |reason: &str| (StatusCode::SERVICE_UNAVAILABLE, reason.to_owned());
     if !state.accepting.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+        return unavailable("not ready: shutting down");
     }
-    if !state.store.ping().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    match state.ingestor.write_health().fault() {
+        Some(StorageFault::DiskFull) => {
+            return unavailable(
+                "not ready: disk full: span writes fail for lack of space; exports are refused until space returns",
+            )
+        }
+        Some(StorageFault::Io) => return unavailable("not ready: storage I/O errors: span writes fail"),
+        _ => {}
     }
-    (StatusCode::OK, "OK")
+    if !tokio::time::timeout(READY_PING_TIMEOUT, state.store.ping()).await.unwrap_or(false) {
+        return unavailable("not ready: database unreachable");
+    }
+    let (depth, capacity) = state.ingestor.queue_fill();
+    if depth >= capacity {
+        return (StatusCode::OK, format!("degraded: ingest queue full ({depth} spans)"));
+    }
+    (StatusCode::OK, "OK".into())
 }
 
 /// Prometheus / OpenMetrics text exposition.

@@ -148,6 +148,16 @@ impl Ingestor {
         Ok(queued)
     }
 
+    /// What the span writer last saw of the store.
+    pub fn write_health(&self) -> &crate::write_health::WriteHealth {
+        self.queue.health()
+    }
+
+    /// Spans waiting to be written, and the most the queue holds.
+    pub fn queue_fill(&self) -> (usize, usize) {
+        (self.queue.depth(), self.queue.depth() + self.queue.room())
+    }
+
     /// Refuses a request up front when the queue has no room for `spans` spans of `bytes` bytes.
     fn check_room(&self, spans: usize, bytes: usize) -> Result<(), IngestError> {
         if self.queue.room() < self.queue.permits_for(spans, bytes) {
@@ -185,6 +195,7 @@ impl Ingestor {
         if let Err(err) = self.queue.push(decoded.spans, size) {
             let reason = match err {
                 QueueError::Full => "queue_full",
+                QueueError::DiskFull => "disk_full",
                 QueueError::Closed => "shutting_down",
             };
             self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();

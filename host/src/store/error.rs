@@ -27,37 +27,5 @@ pub enum StoreError {
     RunExists,
 }
 
-impl StoreError {
-    /// True when retrying the same statement later may succeed (connection loss, pool exhaustion, lock).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            StoreError::Database(err) => match err {
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Protocol(_) => true,
-                sqlx::Error::Database(db) => {
-                    let code = db.code().unwrap_or_default();
-                    let code = code.as_ref();
-                    // SQLite: the primary code is the low byte of the (extended) result code.
-                    if let Ok(sqlite) = code.parse::<u32>() {
-                        // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL: the database may come back.
-                        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14 | 15);
-                    }
-                    // PostgreSQL: serialization and deadlock, connection loss, insufficient
-                    // resources (disk full), cancellation and shutdown, read-only during failover.
-                    matches!(code, "40001" | "40P01" | "57014" | "25006")
-                        || code.starts_with("08")
-                        || code.starts_with("53")
-                        || code.starts_with("57P")
-                }
-                _ => false,
-            },
-            _ => false,
-        }
-    }
-}
-
 /// Result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -11,6 +11,7 @@ mod evaluations;
 mod evaluators;
 mod experiment_runs;
 mod experiments;
+mod fault;
 mod jobs;
 mod overview;
 mod projects;
@@ -46,6 +47,7 @@ pub use error::{Result, StoreError};
 pub use evaluators::{EvaluatorRow, JobCounts, NewEvaluator};
 pub use experiment_runs::{EvaluationRow, NewEvaluation, NewRun, RunForEval, RunRow};
 pub use experiments::{ExperimentCounts, ExperimentRow, NewExperiment};
+pub use fault::StorageFault;
 pub use jobs::{ClaimedJob, EvaluationResult, FinishedJob, JobEnd, RunInput};
 pub use overview::{ProjectStats, SpanValueColumn, TreeSpanRow};
 pub use projects::ProjectRow;
@@ -124,6 +126,7 @@ impl Store {
             .pragma("journal_size_limit", "67108864");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_release(|conn, _| Box::pin(async move { Ok(in_autocommit(conn)) }))
             .connect_with(options.clone().pragma("cache_size", "-24576"))
             .await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
@@ -131,8 +134,12 @@ impl Store {
     }
 
     async fn connect_postgres(url: &str) -> Result<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(async move { Ok(in_autocommit(conn)) }))
+            .connect(url)
+            .await?;
         Ok(Self::with_pools(Pools::Postgres(pool)))
     }
 
@@ -331,4 +338,16 @@ impl<'a> Sql<'a> {
         self.push("SELECT 1");
         self
     }
+}
+
+/// Whether a connection coming back to its pool is outside any transaction, by its own account.
+/// One that is not (a failed COMMIT whose rollback failed too: the database had already ended the
+/// transaction) is closed instead of reused, so that no later write can land in a transaction
+/// that never commits.
+fn in_autocommit<C: sqlx::Connection>(conn: &mut C) -> bool {
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("a connection came back inside a transaction; closing it");
+    }
+    clean
 }

@@ -30,10 +30,32 @@ macro_rules! exec {
     }};
 }
 
-/// Runs the whole batch in a transaction of backend `$db` on `$pool`.
+/// Runs the whole batch in a transaction of backend `$db` on a connection of `$pool`.
+///
+/// A connection whose write failed is closed, never returned to the pool: after `SQLITE_FULL` or
+/// an I/O error SQLite may have rolled the transaction back by itself, and the connection's own
+/// account of its transactions (sqlx's depth counter) then disagrees with SQLite's. Reused, its
+/// next `BEGIN` would become a savepoint inside a transaction that never commits, and every later
+/// "commit" would be lost (SQLite's "Response To Errors Within A Transaction").
 macro_rules! write_batch_on {
     ($store:expr, $pool:expr, $db:ty, $spans:expr) => {{
-        let mut tx = $pool.begin().await?;
+        let mut conn = $pool.acquire().await?;
+        let written: Result<WriteOutcome> = async {
+            let outcome = write_batch_in!($store, &mut *conn, $db, $spans);
+            Ok(outcome)
+        }
+        .await;
+        if written.is_err() {
+            let _ = conn.close().await;
+        }
+        written?
+    }};
+}
+
+/// The batch's statements in one transaction begun on connection `$conn`.
+macro_rules! write_batch_in {
+    ($store:expr, $conn:expr, $db:ty, $spans:expr) => {{
+        let mut tx = sqlx::Connection::begin($conn).await?;
         let mut project_ids = HashMap::new();
         for name in distinct_projects($spans) {
             let id = match $store.cached_project_id(&name) {

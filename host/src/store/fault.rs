@@ -1,0 +1,118 @@
+//! What kind of storage failure an error is: the disk is full, the device failed, the database
+//! is unreachable or busy. Logs, metrics, ingest admission and `/readyz` tell them apart.
+
+use super::StoreError;
+
+/// A storage failure, by what an operator would do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageFault {
+    /// No space left: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full` (53100), `ENOSPC`.
+    DiskFull,
+    /// The device failed a read, write or sync: `SQLITE_IOERR`, PostgreSQL's `io_error`
+    /// (58030), `EIO`.
+    Io,
+    /// The database cannot be reached or is shutting down: lost connections, pool timeouts,
+    /// PostgreSQL's connection and operator-intervention classes.
+    Unavailable,
+    /// The database is locked or the transaction lost a conflict; retrying resolves it.
+    Busy,
+    /// Anything else (a constraint, a bad statement): not a fault of the storage.
+    Other,
+}
+
+impl StorageFault {
+    /// A short stable name for metrics, logs and `/readyz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DiskFull => "disk_full",
+            Self::Io => "io_error",
+            Self::Unavailable => "unavailable",
+            Self::Busy => "busy",
+            Self::Other => "other",
+        }
+    }
+
+    /// The fault a numeric code stands for: SQLite's (extended) result code, or a PostgreSQL
+    /// SQLSTATE.
+    fn of_code(code: &str) -> Self {
+        if let Ok(sqlite) = code.parse::<u32>() {
+            // The primary code is the low byte of the extended code.
+            return match sqlite & 0xff {
+                13 => Self::DiskFull,
+                10 => Self::Io,
+                5 | 6 => Self::Busy,
+                14 | 15 => Self::Unavailable,
+                _ => Self::Other,
+            };
+        }
+        match code {
+            "53100" => Self::DiskFull,
+            "58030" => Self::Io,
+            "40001" | "40P01" => Self::Busy,
+            "57014" | "25006" => Self::Unavailable,
+            _ if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => Self::Unavailable,
+            _ => Self::Other,
+        }
+    }
+
+    fn of_io(err: &std::io::Error) -> Self {
+        const ENOSPC: i32 = 28;
+        const EIO: i32 = 5;
+        match err.raw_os_error() {
+            Some(ENOSPC) => Self::DiskFull,
+            Some(EIO) => Self::Io,
+            _ => Self::Unavailable,
+        }
+    }
+}
+
+impl StoreError {
+    /// What kind of storage failure this is.
+    pub fn fault(&self) -> StorageFault {
+        let StoreError::Database(err) = self else { return StorageFault::Other };
+        match err {
+            sqlx::Error::Io(io) => StorageFault::of_io(io),
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StorageFault::Unavailable,
+            sqlx::Error::Database(db) => StorageFault::of_code(db.code().unwrap_or_default().as_ref()),
+            _ => StorageFault::Other,
+        }
+    }
+
+    /// True when retrying the same statement later may succeed: the database may come back,
+    /// space may be freed, a lock released.
+    pub fn is_transient(&self) -> bool {
+        self.fault() != StorageFault::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_and_postgres_codes_map_to_faults() {
+        assert_eq!(StorageFault::of_code("13"), StorageFault::DiskFull);
+        assert_eq!(StorageFault::of_code("778"), StorageFault::Io, "SQLITE_IOERR_WRITE");
+        assert_eq!(StorageFault::of_code("1034"), StorageFault::Io, "SQLITE_IOERR_FSYNC");
+        assert_eq!(StorageFault::of_code("517"), StorageFault::Busy, "SQLITE_BUSY_SNAPSHOT");
+        assert_eq!(StorageFault::of_code("2067"), StorageFault::Other, "SQLITE_CONSTRAINT_UNIQUE");
+        assert_eq!(StorageFault::of_code("53100"), StorageFault::DiskFull);
+        assert_eq!(StorageFault::of_code("58030"), StorageFault::Io);
+        assert_eq!(StorageFault::of_code("57P01"), StorageFault::Unavailable, "admin shutdown");
+        assert_eq!(StorageFault::of_code("08006"), StorageFault::Unavailable);
+        assert_eq!(StorageFault::of_code("23505"), StorageFault::Other, "unique violation");
+    }
+
+    #[test]
+    fn os_errors_map_to_faults() {
+        let full = StoreError::Database(sqlx::Error::Io(std::io::Error::from_raw_os_error(28)));
+        assert_eq!(full.fault(), StorageFault::DiskFull);
+        let eio = StoreError::Database(sqlx::Error::Io(std::io::Error::from_raw_os_error(5)));
+        assert_eq!(eio.fault(), StorageFault::Io);
+        assert!(eio.is_transient());
+        assert!(!StoreError::RunExists.is_transient());
+    }
+}
