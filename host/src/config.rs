@@ -37,6 +37,9 @@ pub struct ServeConfig {
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Fault injection for tests: the span writer panics on its first N batch writes.
+    #[arg(long, env = "EMBER_FAULT_WRITER_PANICS", default_value_t = 0, hide = true)]
+    pub fault_writer_panics: u32,
     /// Directory of plugin components (`*.wasm`) installed at start [default: `plugins/dist`
     /// when it exists, where `plugins/build.sh` puts the first-party plugins].
     #[arg(long, env = "EMBER_PLUGIN_DIR")]

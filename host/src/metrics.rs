@@ -47,6 +47,8 @@ pub struct Metrics {
     /// Batch writes that failed, by storage fault (`disk_full`, `io_error`, `unavailable`,
     /// `busy`, `other`).
     pub write_errors: Family<Labels, Counter>,
+    /// Batch write attempts that panicked (contained; the spans were retried).
+    pub writer_panics: Counter,
     /// When the writer last committed a batch (Unix seconds): alert on `time() - this`.
     pub last_commit: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Spans the database refused even on their own (reported in the log with their ids).
@@ -88,6 +90,7 @@ impl Metrics {
         let spans_duplicate = Counter::default();
         let write_errors = Family::<Labels, Counter>::default();
         let last_commit = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let writer_panics = Counter::default();
         let spans_dropped = Counter::default();
         let plugin_calls = Family::<PluginLabels, Counter>::default();
         let plugin_instructions = HistogramFamily::new_with_constructor(instruction_histogram as fn() -> Histogram);
@@ -140,6 +143,11 @@ impl Metrics {
         );
         registry.register("writer_errors", "Batch writes that failed, by storage fault", write_errors.clone());
         registry.register(
+            "writer_panics",
+            "Batch write attempts that panicked and were retried",
+            writer_panics.clone(),
+        );
+        registry.register(
             "writer_last_commit_timestamp_seconds",
             "When the writer last committed a batch",
             last_commit.clone(),
@@ -163,6 +171,7 @@ impl Metrics {
             spans_duplicate,
             write_errors,
             last_commit,
+            writer_panics,
             spans_dropped,
             plugin_calls,
             evaluation_jobs,

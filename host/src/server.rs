@@ -37,6 +37,8 @@ pub enum ServerError {
     Grpc(#[from] tonic::transport::Error),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("the span writer task died; exiting so that the service manager restarts the server")]
+    WriterDied,
     #[error(transparent)]
     Plugins(#[from] PluginHostError),
     #[error("ingest pipeline: {0}")]
@@ -105,7 +107,14 @@ impl Server {
         let Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let events = crate::live::SpanEvents::default();
-        let writer = spawn_writer(store.clone(), receiver, metrics.clone(), config.batch_spans, events.clone());
+        let mut writer = spawn_writer(
+            store.clone(),
+            receiver,
+            metrics.clone(),
+            config.batch_spans,
+            events.clone(),
+            config.fault_writer_panics,
+        );
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
@@ -168,7 +177,12 @@ impl Server {
         let http_task = tokio::spawn(async move { http_server.await.map_err(ServerError::Http) });
         let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(ServerError::Grpc) });
 
-        shutdown.await;
+        // A writer that died leaves a half-alive server: shut down and exit non-zero instead, so
+        // that the service manager restarts it.
+        let writer_died = tokio::select! {
+            () = shutdown => false,
+            () = writer.died() => true,
+        };
         tracing::info!("shutdown requested: refusing new work and finishing in-flight requests");
         accepting.store(false, Ordering::Relaxed);
         let _ = stop_tx.send(true);
@@ -191,6 +205,9 @@ impl Server {
         tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");
         writer.drain_and_stop().await;
         store.close().await;
+        if writer_died {
+            return Err(ServerError::WriterDied);
+        }
         tracing::info!("shutdown complete");
         result
     }

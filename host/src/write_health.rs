@@ -2,7 +2,7 @@
 //! exports while the disk is full, so that clients retry instead of piling acknowledged spans in
 //! memory) and with `/readyz` (which says why the server is not ready).
 
-use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 
 use crate::store::StorageFault;
 
@@ -10,6 +10,10 @@ use crate::store::StorageFault;
 #[derive(Debug)]
 pub struct WriteHealth {
     fault: AtomicU8,
+    /// The last write attempt panicked (its spans are kept and retried).
+    panicked: AtomicBool,
+    /// The writer task ended while the server was not stopping: nothing writes spans any more.
+    down: AtomicBool,
     /// When the writer last committed a batch (Unix milliseconds); 0 before the first.
     last_commit_ms: AtomicI64,
 }
@@ -18,7 +22,12 @@ const HEALTHY: u8 = 0;
 
 impl Default for WriteHealth {
     fn default() -> Self {
-        Self { fault: AtomicU8::new(HEALTHY), last_commit_ms: AtomicI64::new(0) }
+        Self {
+            fault: AtomicU8::new(HEALTHY),
+            panicked: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            last_commit_ms: AtomicI64::new(0),
+        }
     }
 }
 
@@ -26,12 +35,33 @@ impl WriteHealth {
     /// A batch was committed: whatever failed before has healed.
     pub fn record_commit(&self) {
         self.fault.store(HEALTHY, Ordering::Relaxed);
+        self.panicked.store(false, Ordering::Relaxed);
         self.last_commit_ms.store(now_ms(), Ordering::Relaxed);
     }
 
     /// A write failed with `fault`; the writer keeps the spans and retries.
     pub fn record_failure(&self, fault: StorageFault) {
         self.fault.store(encode(fault), Ordering::Relaxed);
+    }
+
+    /// A write attempt panicked; the writer keeps the spans and retries.
+    pub fn record_panic(&self) {
+        self.panicked.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the writer's latest write attempt panicked.
+    pub fn panicked(&self) -> bool {
+        self.panicked.load(Ordering::Relaxed)
+    }
+
+    /// The writer task is gone: liveness fails so that the service manager restarts the process.
+    pub fn record_down(&self) {
+        self.down.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the writer task has ended unexpectedly.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
     }
 
     /// The fault of the writer's latest write, `None` when it succeeded.

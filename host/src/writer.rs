@@ -4,8 +4,12 @@
 //! under load and stay small when idle. A failed write is retried; the queue's capacity is only
 //! released after the spans are committed, which is what turns a full database into backpressure.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures::FutureExt;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,42 +19,64 @@ use crate::live::SpanEvents;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::queue::{QueueReceiver, QueuedBatch};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteOutcome};
 use crate::write_health::WriteHealth;
 
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
-/// Asks the writer to drain the queue and stop.
+/// Asks the writer to drain the queue and stop, and tells when it died instead.
 #[derive(Debug)]
 pub struct WriterHandle {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
+    health: Arc<WriteHealth>,
 }
 
 impl WriterHandle {
+    /// Resolves only if the writer task ends before it was asked to stop (a panic outside a batch
+    /// write): marks the writer down, so that `/healthz` fails and the server exits non-zero for
+    /// its service manager to restart it. Cancel-safe.
+    pub async fn died(&mut self) {
+        let Some(task) = self.task.as_mut() else { return std::future::pending().await };
+        let joined = task.await;
+        self.task = None;
+        self.health.record_down();
+        tracing::error!(error = ?joined.err(), "the span writer task ended unexpectedly: queued spans can no longer be written");
+    }
+
     /// Signals the writer, then waits until every queued span is committed.
     pub async fn drain_and_stop(self) {
         let _ = self.stop.send(true);
-        if let Err(err) = self.task.await {
+        let Some(task) = self.task else { return };
+        if let Err(err) = task.await {
             tracing::error!(error = %err, "span writer task failed");
         }
     }
 }
 
 /// Starts the writer task, committing at most `max_batch_spans` spans per transaction and
-/// publishing each commit to `events`.
+/// publishing each commit to `events`. `injected_panics` (a fault-injection hook for tests) makes
+/// the first that many batch writes panic.
 pub fn spawn_writer(
     store: Store,
     queue: QueueReceiver,
     metrics: Arc<Metrics>,
     max_batch_spans: usize,
     events: SpanEvents,
+    injected_panics: u32,
 ) -> WriterHandle {
     let (stop, stopped) = watch::channel(false);
     let health = queue.health.clone();
-    let writer = Writer { store, metrics, max_batch_spans: max_batch_spans.max(1), events, health };
+    let writer = Writer {
+        store,
+        metrics,
+        max_batch_spans: max_batch_spans.max(1),
+        events,
+        health: health.clone(),
+        injected_panics: AtomicU32::new(injected_panics),
+    };
     let task = tokio::spawn(writer.run(queue, stopped));
-    WriterHandle { stop, task }
+    WriterHandle { stop, task: Some(task), health }
 }
 
 struct Writer {
@@ -59,6 +85,7 @@ struct Writer {
     max_batch_spans: usize,
     events: SpanEvents,
     health: Arc<WriteHealth>,
+    injected_panics: AtomicU32,
 }
 
 impl Writer {
@@ -108,11 +135,26 @@ impl Writer {
         self.events.publish(spans.iter().map(|span| &span.project));
     }
 
+    /// Writes `spans`, retrying until they are committed (or refused one by one). A panic in an
+    /// attempt is contained: the spans are still here, and the attempt is retried.
     async fn write_with_retry(&self, spans: &[SpanRecord]) {
         let mut delay = Duration::from_millis(50);
         loop {
             let started = Instant::now();
-            match self.store.write_batch(spans).await {
+            let attempt = AssertUnwindSafe(self.write_once(spans)).catch_unwind().await;
+            let Ok(result) = attempt else {
+                self.metrics.writer_panics.inc();
+                self.health.record_panic();
+                tracing::error!(
+                    spans = spans.len(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "batch write panicked; spans kept for retry"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+                continue;
+            };
+            match result {
                 Ok(outcome) => {
                     self.health.record_commit();
                     self.metrics.last_commit.set(unix_seconds());
@@ -143,6 +185,15 @@ impl Writer {
                 }
             }
         }
+    }
+
+    async fn write_once(&self, spans: &[SpanRecord]) -> Result<WriteOutcome, StoreError> {
+        let inject =
+            self.injected_panics.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1));
+        if inject.is_ok() {
+            panic!("injected span writer panic (EMBER_FAULT_WRITER_PANICS)");
+        }
+        self.store.write_batch(spans).await
     }
 
     fn record_failure(&self, err: &StoreError) {

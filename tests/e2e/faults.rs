@@ -131,3 +131,58 @@ async fn a_full_disk_with_the_log_elsewhere() {
 async fn a_full_disk_that_also_holds_the_log() {
     a_full_disk_never_swallows_acknowledged_spans(true).await;
 }
+
+/// Polls `/metrics` until `line` shows up (or fails after 30 s).
+async fn wait_for_metric(ember: &Ember, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = ember.client.get(ember.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "metric {line:?} never showed up:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The span writer panics on its first three batch writes (a test hook): each panic is contained,
+/// its spans are retried, readiness says so meanwhile, and every acknowledged span is stored.
+async fn a_panicking_writer_loses_nothing(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_FAULT_WRITER_PANICS", "3")]).await;
+    let mut generator = TraceGenerator::new();
+    let mut tally = Tally::default();
+    tally.send_for(&ember, &mut generator, Duration::from_secs(3)).await;
+    wait_for_metric(&ember, "ember_writer_panics_total 3").await;
+    let healed = Instant::now();
+    while readyz(&ember).await.0 != 200 {
+        assert!(healed.elapsed() < Duration::from_secs(30), "readiness never came back after the panics");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = ember.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    tally.send_for(&ember, &mut generator, Duration::from_secs(1)).await;
+
+    ember.terminate();
+    assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
+    let stored = db.stored_span_ids().await;
+    let lost = tally.acked.iter().filter(|id| !stored.contains(*id)).count();
+    eprintln!(
+        "panicking writer ({backend:?}): {} acknowledged, {} stored, {lost} lost",
+        tally.acked.len(),
+        stored.len()
+    );
+    assert!(!tally.acked.is_empty());
+    assert_eq!(lost, 0, "acknowledged spans were lost");
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_writer_loses_nothing_sqlite() {
+    a_panicking_writer_loses_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_writer_loses_nothing_postgres() {
+    a_panicking_writer_loses_nothing(Backend::Postgres).await;
+}

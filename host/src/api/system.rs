@@ -10,9 +10,13 @@ use axum::response::IntoResponse;
 use super::{AppState, PHOENIX_COMPAT_VERSION};
 use crate::store::StorageFault;
 
-/// Liveness: the process serves HTTP.
-pub async fn healthz() -> &'static str {
-    "OK"
+/// Liveness: the process serves HTTP and its span writer is alive. A dead writer fails it, so
+/// that the service manager restarts the process.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.ingestor.write_health().is_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not alive: the span writer is down");
+    }
+    (StatusCode::OK, "OK")
 }
 
 /// How long `/readyz` waits for the database: a load balancer must get an answer within a
@@ -36,6 +40,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
         }
         Some(StorageFault::Io) => return unavailable("not ready: storage I/O errors: span writes fail"),
         _ => {}
+    }
+    if state.ingestor.write_health().is_down() {
+        return unavailable("not ready: the span writer is down");
+    }
+    if state.ingestor.write_health().panicked() {
+        return unavailable("not ready: span writes panic; retrying");
     }
     if !tokio::time::timeout(READY_PING_TIMEOUT, state.store.ping()).await.unwrap_or(false) {
         return unavailable("not ready: database unreachable");
