@@ -31,3 +31,4 @@ mod rest_api;
 mod shutdown;
 mod small_fs;
 mod support;
+mod uploads;

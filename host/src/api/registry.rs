@@ -79,6 +79,15 @@ async fn upload(
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    // Bodies are read only inside a slot, so a burst of big uploads waits here instead of holding
+    // its bytes in memory at once.
+    let Some(_slot) = state.plugins.upload_slot().await else {
+        return Err(ApiError::with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "other plugin uploads are being compiled; retry later",
+        ));
+    };
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (wasm, mut manifest, grants) = if content_type.starts_with("multipart/form-data") {
         let multipart =
@@ -89,7 +98,7 @@ async fn upload(
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large("the component is larger than EMBER_MAX_PLUGIN_BYTES"),
             _ => ApiError::invalid(err.body_text()),
         })?;
-        (body.to_vec(), Manifest::default(), Grants::default())
+        (Vec::from(body), Manifest::default(), Grants::default())
     };
     if wasm.is_empty() {
         return Err(ApiError::invalid("no component: send the .wasm bytes as the body or as a `component` part"));
@@ -117,7 +126,7 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<(Vec<u8>, Manifes
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(part_error)?;
         match name.as_str() {
-            "component" | "file" => wasm = bytes.to_vec(),
+            "component" | "file" => wasm = Vec::from(bytes),
             "manifest" => {
                 manifest = serde_json::from_slice(&bytes)
                     .map_err(|err| ApiError::invalid(format!("invalid manifest: {err}")))?;

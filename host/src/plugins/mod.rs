@@ -83,7 +83,17 @@ pub struct PluginHost {
     /// One-stage pipelines by plugin name, with the registry row of the version each was built
     /// from: a version replaced, updated or removed gets a new row, so a stale entry never matches.
     single_stages: Arc<Mutex<SingleStages>>,
+    /// Slots in which a component may be received and compiled (see [`PluginHost::upload_slot`]).
+    uploads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Components received and compiled at once. Receiving and compiling a component holds about
+/// twice its size (three concurrent 127 MiB uploads took 830 MiB): two at a time keeps a burst of
+/// uploads to a few hundred MiB whatever its size.
+const CONCURRENT_UPLOADS: usize = 2;
+
+/// How long an upload waits for a slot before it is refused with 503.
+const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,7 +111,13 @@ impl PluginHost {
             memory_budget,
             ..SandboxConfig::default()
         })?;
-        Ok(Self { sandbox, installed: Arc::default(), services: Arc::default(), single_stages: Arc::default() })
+        Ok(Self {
+            sandbox,
+            installed: Arc::default(),
+            services: Arc::default(),
+            single_stages: Arc::default(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_UPLOADS)),
+        })
     }
 
     /// Gives every plugin loaded from now on the server's outbound HTTP client and `llm` broker.
@@ -110,6 +126,12 @@ impl PluginHost {
         if self.services.set(services).is_err() {
             tracing::warn!("plugin services were already set");
         }
+    }
+
+    /// Waits for a slot to receive and compile a component in; take it before reading the body.
+    /// `None` when no slot freed up in time: the caller answers 503.
+    pub async fn upload_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        tokio::time::timeout(UPLOAD_WAIT, self.uploads.clone().acquire_owned()).await.ok()?.ok()
     }
 
     fn services(&self) -> Services {
