@@ -11,7 +11,7 @@ use ember::workload::TraceGenerator;
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, Ember, TestDb};
-use crate::hostile::{plugin_dir, repo};
+use crate::hostile::{plugin_dir, repo, HOSTILE_OUTCOMES};
 use crate::memory_cap::MemoryCap;
 use crate::support::export_generated;
 
@@ -34,17 +34,6 @@ async fn evaluate(client: &reqwest::Client, base: &str, plugin: &str, input: &st
     assert_eq!(response.status().as_u16(), 200, "{plugin} {input}");
     let data = response.json::<Value>().await.expect("JSON")["data"].clone();
     data["error"]["kind"].as_str().unwrap_or("ok").to_owned()
-}
-
-/// A field of `/proc/<pid>/status`, in bytes (`VmRSS`, `VmHWM`).
-fn proc_status_bytes(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("{field} missing from /proc/{pid}/status"));
-    kib << 10
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -73,8 +62,8 @@ async fn amplifying_values_stay_inside_the_plugin_memory_budget() {
     assert_eq!(evaluate(&ember.client, &ember.http, "hostile_values", "polite").await, "ok");
     assert_eq!(export_generated(&ember, &mut generator, 2, "during").await.0, 200);
     let pid = ember.pid();
-    let before = proc_status_bytes(pid, "VmRSS");
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak resident size");
+    let before = ember.proc_status_bytes("VmRSS");
+    ember.reset_peak_memory();
     let bound = before + ((BUDGET_MIB + CONSTANT_MIB) << 20);
     let cap = MemoryCap::confine(pid, (BUDGET_MIB + CONSTANT_MIB) << 20);
 
@@ -87,18 +76,9 @@ async fn amplifying_values_stay_inside_the_plugin_memory_budget() {
         })
         .collect();
     // The rest of the corpus at the same time.
-    let others = [
-        ("hostile_loop", "out_of_fuel"),
-        ("hostile_memory", "out_of_memory"),
-        ("hostile_recursion", "stack_overflow"),
-        ("hostile_panic", "trap"),
-        ("hostile_output", "output_too_large"),
-        ("hostile_llm", "capability_denied"),
-        ("hostile_sleep", "capability_denied"),
-        ("hostile_wasi", "ok"),
-    ];
-    let corpus: Vec<_> = others
+    let corpus: Vec<_> = HOSTILE_OUTCOMES
         .iter()
+        .chain(&[("hostile_wasi", "ok")])
         .map(|&(plugin, expected)| {
             let (client, base) = (ember.client.clone(), ember.http.clone());
             tokio::spawn(async move { (plugin, expected, evaluate(&client, &base, plugin, "q").await) })
@@ -141,7 +121,7 @@ async fn amplifying_values_stay_inside_the_plugin_memory_budget() {
     assert!(body.contains("output too large"), "{body}");
     ember.wait_for_spans("hostile", hostile_spans.min(1000)).await;
 
-    let peak = proc_status_bytes(pid, "VmHWM");
+    let peak = ember.proc_status_bytes("VmHWM");
     let mib = |bytes: u64| bytes >> 20;
     eprintln!(
         "amplification storm: {rounds} rounds in {:?}; resident before {} MiB, peak {} MiB (+{} MiB), bound {} MiB{}",

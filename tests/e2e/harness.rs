@@ -256,6 +256,22 @@ impl Ember {
         }
     }
 
+    /// A memory field of the server's `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in bytes.
+    pub fn proc_status_bytes(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("read /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{field} missing from /proc/<pid>/status"));
+        kib << 10
+    }
+
+    /// Resets the server's peak resident size (`VmHWM`) to its current size.
+    pub fn reset_peak_memory(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").expect("reset the peak resident size");
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id().expect("running") as i32
     }

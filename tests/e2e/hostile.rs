@@ -26,6 +26,17 @@ pub fn plugin_dir() -> tempfile::TempDir {
     dir
 }
 
+/// Each misbehaving evaluator of the corpus and the error kind its call must end with.
+pub const HOSTILE_OUTCOMES: [(&str, &str); 7] = [
+    ("hostile_loop", "out_of_fuel"),
+    ("hostile_memory", "out_of_memory"),
+    ("hostile_recursion", "stack_overflow"),
+    ("hostile_panic", "trap"),
+    ("hostile_output", "output_too_large"),
+    ("hostile_llm", "capability_denied"),
+    ("hostile_sleep", "capability_denied"),
+];
+
 async fn evaluate(client: &reqwest::Client, base: &str, plugin: &str) -> Value {
     let body = json!({"input": "q", "output": "a", "expected": "a"});
     let url = format!("{base}/v1/plugins/{plugin}/evaluate");
@@ -47,15 +58,7 @@ async fn hostile_plugins_fail_alone_while_the_server_keeps_serving() {
     assert!(names.contains(&"hostile_loop") && names.contains(&"polite_echo"), "{names:?}");
     assert!(!names.contains(&"hostile_start"), "a component that cannot even be described is skipped: {names:?}");
 
-    let expectations = [
-        ("hostile_loop", "out_of_fuel"),
-        ("hostile_memory", "out_of_memory"),
-        ("hostile_recursion", "stack_overflow"),
-        ("hostile_panic", "trap"),
-        ("hostile_output", "output_too_large"),
-        ("hostile_llm", "capability_denied"),
-        ("hostile_sleep", "capability_denied"),
-    ];
+    let expectations = HOSTILE_OUTCOMES;
     let hostile: Vec<_> = expectations
         .iter()
         .map(|(plugin, _)| {

@@ -37,23 +37,12 @@ fn big_component(tag: u8) -> Vec<u8> {
     wasm
 }
 
-fn proc_status_mib(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    kib >> 10
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_big_uploads_stays_under_a_memory_bound() {
     let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
     let ember = Ember::start(&db).await;
-    let pid = ember.pid();
-    let before = proc_status_mib(pid, "VmRSS");
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak resident size");
+    let before = ember.proc_status_bytes("VmRSS") >> 20;
+    ember.reset_peak_memory();
     let started = Instant::now();
     let uploads: Vec<_> = (0..UPLOADS)
         .map(|i| {
@@ -68,7 +57,7 @@ async fn a_burst_of_big_uploads_stays_under_a_memory_bound() {
     for (i, upload) in uploads.into_iter().enumerate() {
         assert_eq!(upload.await.expect("task"), 201, "upload {i}");
     }
-    let peak = proc_status_mib(pid, "VmHWM");
+    let peak = ember.proc_status_bytes("VmHWM") >> 20;
     eprintln!(
         "{UPLOADS} concurrent uploads of {COMPONENT_MIB} MiB in {:?}: resident {before} MiB before, peak {peak} MiB (+{} MiB), bound +{BOUND_MIB} MiB",
         started.elapsed(),
