@@ -283,6 +283,16 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
 }
 
+/// Raises the soft open-files limit to the hard one. Every connection, SQLite file and plugin
+/// cache mapping takes a descriptor, and service managers often leave the soft limit at 1,024:
+/// a thousand idle clients would then lock everyone else out.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open files limit"),
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
@@ -309,6 +319,7 @@ pub async fn shutdown_signal() {
 
 /// Binds, announces the bound addresses on stdout, and serves until SIGTERM/SIGINT.
 pub async fn run(config: ServeConfig) -> Result<(), ServerError> {
+    raise_open_files_limit();
     let server = Server::bind(config).await?;
     let http = server.http_addr().map(|a| a.to_string()).unwrap_or_default();
     let grpc = server.grpc_addr().map(|a| a.to_string()).unwrap_or_default();
