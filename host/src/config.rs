@@ -37,6 +37,13 @@ pub struct ServeConfig {
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Seconds a client has to send a request's headers (idle keep-alive included) before its
+    /// connection is closed.
+    #[arg(long, env = "EMBER_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_timeout_seconds: u64,
+    /// HTTP connections open at once; new ones past it are closed.
+    #[arg(long, env = "EMBER_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
     /// Fault injection for tests: the span writer panics on its first N batch writes.
     #[arg(long, env = "EMBER_FAULT_WRITER_PANICS", default_value_t = 0, hide = true)]
     pub fault_writer_panics: u32,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod evaluation;
 pub mod graphql;
+pub mod http_listener;
 pub mod ingest;
 pub mod live;
 pub mod log_writer;

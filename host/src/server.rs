@@ -169,8 +169,11 @@ impl Server {
             }
             request
         });
-        let http_server = axum::serve(http, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
-            .with_graceful_shutdown(stopped());
+        let limits = crate::http_listener::ListenerLimits {
+            header_timeout: Duration::from_secs(config.header_timeout_seconds.max(1)),
+            max_connections: config.max_connections,
+        };
+        let http_server = crate::http_listener::serve(http, app, limits, stopped());
         let grpc_server = tonic::transport::Server::builder()
             .add_service(TraceService::new(ingestor))
             .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());
@@ -279,8 +282,19 @@ async fn load_pipeline(config: &ServeConfig, store: &Store, plugins: &PluginHost
     Ok(pipeline)
 }
 
+/// Connections the kernel may hold completed but not yet accepted. tokio's default (1,024) is
+/// soon full under a burst of connections; past it the kernel drops handshakes silently, and a
+/// client that waits to be spoken to hangs until its own timeout.
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+    let bound = || -> std::io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    bound().map_err(|source| ServerError::Bind { addr, source })
 }
 
 /// Raises the soft open-files limit to the hard one. Every connection, SQLite file and plugin

@@ -29,6 +29,7 @@ mod providers;
 mod registry;
 mod rest_api;
 mod shutdown;
+mod slow_clients;
 mod small_fs;
 mod support;
 mod uploads;

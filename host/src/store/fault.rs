@@ -32,19 +32,20 @@ impl StorageFault {
         }
     }
 
-    /// The fault a numeric code stands for: SQLite's (extended) result code, or a PostgreSQL
-    /// SQLSTATE.
-    fn of_code(code: &str) -> Self {
-        if let Ok(sqlite) = code.parse::<u32>() {
-            // The primary code is the low byte of the extended code.
-            return match sqlite & 0xff {
-                13 => Self::DiskFull,
-                10 => Self::Io,
-                5 | 6 => Self::Busy,
-                14 | 15 => Self::Unavailable,
-                _ => Self::Other,
-            };
+    /// The fault a SQLite (extended) result code stands for.
+    fn of_sqlite(code: &str) -> Self {
+        // The primary code is the low byte of the extended code.
+        match code.parse::<u32>().map(|code| code & 0xff) {
+            Ok(13) => Self::DiskFull,
+            Ok(10) => Self::Io,
+            Ok(5 | 6) => Self::Busy,
+            Ok(14 | 15) => Self::Unavailable,
+            _ => Self::Other,
         }
+    }
+
+    /// The fault a PostgreSQL SQLSTATE stands for (all-digit ones too, so never parsed as SQLite's).
+    fn of_sqlstate(code: &str) -> Self {
         match code {
             "53100" => Self::DiskFull,
             "58030" => Self::Io,
@@ -76,7 +77,14 @@ impl StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => StorageFault::Unavailable,
-            sqlx::Error::Database(db) => StorageFault::of_code(db.code().unwrap_or_default().as_ref()),
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    StorageFault::of_sqlite(&code)
+                } else {
+                    StorageFault::of_sqlstate(&code)
+                }
+            }
             _ => StorageFault::Other,
         }
     }
@@ -94,16 +102,17 @@ mod tests {
 
     #[test]
     fn sqlite_and_postgres_codes_map_to_faults() {
-        assert_eq!(StorageFault::of_code("13"), StorageFault::DiskFull);
-        assert_eq!(StorageFault::of_code("778"), StorageFault::Io, "SQLITE_IOERR_WRITE");
-        assert_eq!(StorageFault::of_code("1034"), StorageFault::Io, "SQLITE_IOERR_FSYNC");
-        assert_eq!(StorageFault::of_code("517"), StorageFault::Busy, "SQLITE_BUSY_SNAPSHOT");
-        assert_eq!(StorageFault::of_code("2067"), StorageFault::Other, "SQLITE_CONSTRAINT_UNIQUE");
-        assert_eq!(StorageFault::of_code("53100"), StorageFault::DiskFull);
-        assert_eq!(StorageFault::of_code("58030"), StorageFault::Io);
-        assert_eq!(StorageFault::of_code("57P01"), StorageFault::Unavailable, "admin shutdown");
-        assert_eq!(StorageFault::of_code("08006"), StorageFault::Unavailable);
-        assert_eq!(StorageFault::of_code("23505"), StorageFault::Other, "unique violation");
+        assert_eq!(StorageFault::of_sqlite("13"), StorageFault::DiskFull);
+        assert_eq!(StorageFault::of_sqlite("778"), StorageFault::Io, "SQLITE_IOERR_WRITE");
+        assert_eq!(StorageFault::of_sqlite("1034"), StorageFault::Io, "SQLITE_IOERR_FSYNC");
+        assert_eq!(StorageFault::of_sqlite("517"), StorageFault::Busy, "SQLITE_BUSY_SNAPSHOT");
+        assert_eq!(StorageFault::of_sqlite("2067"), StorageFault::Other, "SQLITE_CONSTRAINT_UNIQUE");
+        assert_eq!(StorageFault::of_sqlstate("53100"), StorageFault::DiskFull);
+        assert_eq!(StorageFault::of_sqlstate("58030"), StorageFault::Io);
+        assert_eq!(StorageFault::of_sqlstate("40001"), StorageFault::Busy, "serialization failure");
+        assert_eq!(StorageFault::of_sqlstate("57P01"), StorageFault::Unavailable, "admin shutdown");
+        assert_eq!(StorageFault::of_sqlstate("08006"), StorageFault::Unavailable);
+        assert_eq!(StorageFault::of_sqlstate("23505"), StorageFault::Other, "unique violation");
     }
 
     #[test]
