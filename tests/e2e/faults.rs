@@ -192,23 +192,10 @@ async fn a_panicking_writer_loses_nothing_postgres() {
 /// clients cannot use up its descriptors.
 #[tokio::test]
 async fn the_open_files_limit_is_raised_to_the_hard_limit() {
-    let dir = tempfile::tempdir().expect("working dir");
-    let mut child = tokio::process::Command::new("prlimit")
-        .args(["--nofile=1024:8192", env!("CARGO_BIN_EXE_ember"), "serve", "--port", "0", "--grpc-port", "0"])
-        .env("EMBER_WORKING_DIR", dir.path())
-        .env_remove("EMBER_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start ember under prlimit");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
-    assert!(matches!(ready, Ok(Ok(Some(ref line))) if line.starts_with("ember listening")), "{ready:?}");
-    let pid = child.id().expect("running");
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("read limits");
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = Ember::start_with_open_files(&db, "1024:8192", &[]).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", ember.pid())).expect("read limits");
     let open_files = limits.lines().find(|line| line.starts_with("Max open files")).expect("open files line");
     let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
     assert_eq!(numbers, ["8192", "8192"], "{open_files}");
-    child.kill().await.expect("kill");
 }

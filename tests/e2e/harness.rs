@@ -190,8 +190,18 @@ impl Ember {
         Self::spawn(db, env, Stdio::inherit()).await
     }
 
+    /// Starts the server under `prlimit --nofile=SOFT:HARD` (a service manager's open-files limit).
+    pub async fn start_with_open_files(db: &TestDb, nofile: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--nofile={nofile}")).arg(env!("CARGO_BIN_EXE_ember"));
+        Self::spawn_command(command, db, env, Stdio::inherit()).await
+    }
+
     async fn spawn(db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
+        Self::spawn_command(Command::new(env!("CARGO_BIN_EXE_ember")), db, env, stderr).await
+    }
+
+    async fn spawn_command(mut command: Command, db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Self {
         command
             .args(["serve", "--port", "0", "--grpc-port", "0"])
             .env("EMBER_WORKING_DIR", db.dir.path())

@@ -11,6 +11,8 @@ use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::harness::{Backend, Ember, TestDb};
+
 const HEADER_TIMEOUT_SECS: u64 = 3;
 const EACH: usize = 550;
 
@@ -46,21 +48,11 @@ async fn hold(addr: String, slow: bool) -> Duration {
 async fn slow_and_idle_clients_are_closed_and_never_lock_others_out() {
     // This test process holds 1,100 sockets itself.
     rlimit::increase_nofile_limit(4096).expect("raise the test's own open-files limit");
-    let dir = tempfile::tempdir().expect("working dir");
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
     let timeout = HEADER_TIMEOUT_SECS.to_string();
-    let mut child = tokio::process::Command::new("prlimit")
-        .args(["--nofile=1024:16384", env!("CARGO_BIN_EXE_ember"), "serve", "--port", "0", "--grpc-port", "0"])
-        .env("EMBER_WORKING_DIR", dir.path())
-        .env("EMBER_HEADER_TIMEOUT_SECONDS", &timeout)
-        .env_remove("EMBER_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start ember under prlimit");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().unwrap();
-    let addr = line.split_whitespace().find_map(|w| w.strip_prefix("http=")).expect("http address").to_owned();
+    let ember =
+        Ember::start_with_open_files(&db, "1024:16384", &[("EMBER_HEADER_TIMEOUT_SECONDS", timeout.as_str())]).await;
+    let addr = ember.http.trim_start_matches("http://").to_owned();
 
     // Connections open in bursts of 100, as a flood from a few clients arrives.
     let mut holders = Vec::new();
@@ -113,5 +105,4 @@ async fn slow_and_idle_clients_are_closed_and_never_lock_others_out() {
         2 * EACH
     );
     assert!(longest < Duration::from_secs(HEADER_TIMEOUT_SECS + 3), "a slow or idle connection was held {longest:?}");
-    child.kill().await.expect("kill");
 }
