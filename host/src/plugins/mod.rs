@@ -103,7 +103,8 @@ impl std::fmt::Debug for PluginHost {
 
 impl PluginHost {
     /// A sandbox caching compiled components in `cache_dir`, running at most `max_calls` calls
-    /// whose memory limits add up to at most `memory_budget` bytes.
+    /// whose memory limits and host copies (`Limits::reserved_bytes`) add up to at most
+    /// `memory_budget` bytes.
     pub fn new(cache_dir: &std::path::Path, max_calls: u32, memory_budget: u64) -> Result<Self, PluginHostError> {
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(cache_dir.to_owned()),
