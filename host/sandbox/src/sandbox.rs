@@ -25,7 +25,7 @@ pub struct SandboxConfig {
     pub cache_dir: Option<PathBuf>,
     /// Calls that may run at once (pool slots).
     pub max_concurrent_calls: u32,
-    /// Sum of the memory limits of the calls running at once, in bytes.
+    /// Sum of what the calls running at once reserve (`Limits::reserved_bytes`), in bytes.
     pub memory_budget: u64,
     /// The largest memory limit any plugin may be given, in bytes (reserved per pool slot).
     pub max_plugin_memory: u64,
