@@ -50,6 +50,12 @@ else
     printf '\n!!!!!!!!\n!!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the\n!!! end-to-end tests will be SKIPPED. CI never skips it.\n!!!!!!!!\n\n'
 fi
 
+# libfiu's fiu-run and fiu-ctrl inject I/O errors into the server's writes (tests/e2e/faults.rs).
+if ! command -v fiu-run >/dev/null; then
+    log "installing fiu-utils (libfiu fault injection)"
+    apt_install fiu-utils || true
+fi
+
 # The web UI first: the server binary embeds ui/dist when it is compiled (host/build.rs).
 log "building the web UI (ui/build.sh)"
 bash ui/build.sh

@@ -47,6 +47,10 @@ pub struct ServeConfig {
     /// Fault injection for tests: the span writer panics on its first N batch writes.
     #[arg(long, env = "EMBER_FAULT_WRITER_PANICS", default_value_t = 0, hide = true)]
     pub fault_writer_panics: u32,
+    /// Fault injection for tests: supervised tasks panic on their first runs
+    /// ("evaluation-worker=2,prompt-task-watch=1,grpc-server=1").
+    #[arg(long, env = "EMBER_FAULT_TASK_PANICS", default_value = "", hide = true)]
+    pub fault_task_panics: String,
     /// Directory of plugin components (`*.wasm`) installed at start [default: `plugins/dist`
     /// when it exists, where `plugins/build.sh` puts the first-party plugins].
     #[arg(long, env = "EMBER_PLUGIN_DIR")]

@@ -24,6 +24,7 @@ pub mod queue;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod supervise;
 pub mod ui;
 pub mod workload;
 pub mod write_health;

@@ -45,12 +45,18 @@ pub struct Metrics {
     /// Spans ignored because their span id was already stored.
     pub spans_duplicate: Counter,
     /// Batch writes that failed, by storage fault (`disk_full`, `io_error`, `unavailable`,
-    /// `busy`, `other`).
+    /// `busy`, `refused`, `other`).
     pub write_errors: Family<Labels, Counter>,
     /// Batch write attempts that panicked (contained; the spans were retried).
     pub writer_panics: Counter,
+    /// Panics of supervised background tasks, by task.
+    pub task_panics: Family<Labels, Counter>,
     /// When the writer last committed a batch (Unix seconds): alert on `time() - this`.
     pub last_commit: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// When the oldest span the writer still holds was queued (Unix milliseconds; 0 when it holds
+    /// none): rendered as the age of the oldest queued span.
+    pub oldest_queued_ms: std::sync::atomic::AtomicI64,
+    oldest_queued_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Spans the database refused even on their own (reported in the log with their ids).
     pub spans_dropped: Counter,
     /// Plugin calls by plugin and outcome (`ok` or an error kind such as `out_of_fuel`).
@@ -90,7 +96,9 @@ impl Metrics {
         let spans_duplicate = Counter::default();
         let write_errors = Family::<Labels, Counter>::default();
         let last_commit = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let oldest_queued_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let writer_panics = Counter::default();
+        let task_panics = Family::<Labels, Counter>::default();
         let spans_dropped = Counter::default();
         let plugin_calls = Family::<PluginLabels, Counter>::default();
         let plugin_instructions = HistogramFamily::new_with_constructor(instruction_histogram as fn() -> Histogram);
@@ -152,6 +160,12 @@ impl Metrics {
             "When the writer last committed a batch",
             last_commit.clone(),
         );
+        registry.register("task_panics", "Panics of supervised background tasks, by task", task_panics.clone());
+        registry.register(
+            "queue_oldest_span_age_seconds",
+            "How long the oldest acknowledged span not yet committed has waited (0 when none waits)",
+            oldest_queued_age.clone(),
+        );
         registry.register("writer_spans_dropped", "Spans the database refused on their own", spans_dropped.clone());
         registry.register(
             "log_lines_dropped",
@@ -171,7 +185,10 @@ impl Metrics {
             spans_duplicate,
             write_errors,
             last_commit,
+            oldest_queued_ms: std::sync::atomic::AtomicI64::new(0),
+            oldest_queued_age,
             writer_panics,
+            task_panics,
             spans_dropped,
             plugin_calls,
             evaluation_jobs,
@@ -216,6 +233,9 @@ impl Metrics {
 
     /// Renders the OpenMetrics text exposition.
     pub fn render(&self) -> String {
+        let oldest = self.oldest_queued_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let age_ms = if oldest > 0 { (crate::store::now_ns() / 1_000_000 - oldest).max(0) } else { 0 };
+        self.oldest_queued_age.set(age_ms as f64 / 1000.0);
         let mut out = String::new();
         if let Err(err) = encode(&mut out, &self.registry) {
             tracing::error!(error = %err, "cannot encode metrics");

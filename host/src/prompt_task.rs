@@ -136,10 +136,10 @@ impl TaskRunner {
         }
         let runner = self.clone();
         tokio::spawn(async move {
+            // Removed from the running set even if the task panics, so that the watcher can
+            // take it up again once its lease ends.
+            let _running = Running { runner: runner.clone(), experiment_id };
             let result = runner.run(experiment_id, &spec).await;
-            if let Ok(mut running) = runner.running.lock() {
-                running.remove(&experiment_id);
-            }
             match result {
                 Ok(done) => tracing::info!(experiment = experiment_id, runs = done, "prompt task finished"),
                 Err(err) => {
@@ -269,5 +269,18 @@ impl TaskRunner {
                 }
             }
         })
+    }
+}
+/// Marks an experiment's prompt task as running in this process until dropped.
+struct Running {
+    runner: TaskRunner,
+    experiment_id: i64,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.runner.running.lock() {
+            running.remove(&self.experiment_id);
+        }
     }
 }

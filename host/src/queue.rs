@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
+use crate::store::StorageFault;
 use crate::write_health::WriteHealth;
 
 /// Encoded bytes one queue permit stands for: a typical OpenInference span (1–2 KB of protobuf)
@@ -20,8 +21,10 @@ pub const SPAN_BYTES: usize = 2048;
 pub enum QueueError {
     #[error("ingest queue is full")]
     Full,
-    #[error("the database's disk is full")]
-    DiskFull,
+    /// The writer's writes fail (full disk, I/O errors, database gone): see
+    /// [`StorageFault::refuses_ingest`].
+    #[error("{}", .0.refusal())]
+    Storage(StorageFault),
     #[error("server is shutting down")]
     Closed,
 }
@@ -30,6 +33,8 @@ pub enum QueueError {
 #[derive(Debug)]
 pub struct QueuedBatch {
     pub spans: Vec<SpanRecord>,
+    /// When the batch was acknowledged (Unix milliseconds).
+    pub enqueued_ms: i64,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -73,13 +78,13 @@ impl SpanQueue {
     }
 
     /// Queues `spans` (decoded from `bytes` bytes) whole, or refuses them whole when the queue
-    /// lacks room or the writer cannot write for lack of disk space.
+    /// lacks room or the writer's writes fail.
     pub fn push(&self, spans: Vec<SpanRecord>, bytes: usize) -> Result<(), QueueError> {
         if spans.is_empty() {
             return Ok(());
         }
-        if self.health.refuses_ingest() {
-            return Err(QueueError::DiskFull);
+        if let Some(fault) = self.health.ingest_refusal() {
+            return Err(QueueError::Storage(fault));
         }
         let wanted = u32::try_from(self.permits_for(spans.len(), bytes)).unwrap_or(u32::MAX);
         let permit = match self.permits.clone().try_acquire_many_owned(wanted) {
@@ -87,7 +92,9 @@ impl SpanQueue {
             Err(tokio::sync::TryAcquireError::NoPermits) => return Err(QueueError::Full),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(QueueError::Closed),
         };
-        self.tx.send(QueuedBatch { spans, _permit: permit }).map_err(|_| QueueError::Closed)?;
+        self.tx
+            .send(QueuedBatch { spans, enqueued_ms: crate::store::now_ns() / 1_000_000, _permit: permit })
+            .map_err(|_| QueueError::Closed)?;
         self.metrics.queue_depth.set(i64::from(self.capacity) - self.permits.available_permits() as i64);
         Ok(())
     }
@@ -177,8 +184,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_disk_refuses_pushes_until_a_commit() {
         let (queue, rx) = span_queue(10, Arc::new(Metrics::new()));
-        rx.health.record_failure(crate::store::StorageFault::DiskFull);
-        assert_eq!(queue.push(spans(1), 0), Err(QueueError::DiskFull));
+        rx.health.record_failure(StorageFault::DiskFull);
+        assert_eq!(queue.push(spans(1), 0), Err(QueueError::Storage(StorageFault::DiskFull)));
         rx.health.record_commit();
         queue.push(spans(1), 0).expect("space again");
     }

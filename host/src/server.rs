@@ -21,6 +21,7 @@ use crate::providers::{Broker, HttpTransport, Pacing, Providers};
 use crate::queue::span_queue;
 use crate::secrets::Secrets;
 use crate::store::{Store, StoreError};
+use crate::supervise::Supervisor;
 use crate::writer::spawn_writer;
 use ember_sandbox::Services;
 
@@ -39,6 +40,8 @@ pub enum ServerError {
     Join(#[from] tokio::task::JoinError),
     #[error("the span writer task died; exiting so that the service manager restarts the server")]
     WriterDied,
+    #[error("the {0} task failed; exiting so that the service manager restarts the server")]
+    TaskFailed(&'static str),
     #[error(transparent)]
     Plugins(#[from] PluginHostError),
     #[error("ingest pipeline: {0}")]
@@ -115,6 +118,7 @@ impl Server {
             events.clone(),
             config.fault_writer_panics,
         );
+        let supervisor = Supervisor::new(metrics.clone(), &config.fault_task_panics);
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
@@ -139,15 +143,20 @@ impl Server {
             tasks: tasks.clone(),
             ui: crate::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
             events,
+            supervisor: supervisor.clone(),
         };
-        let task_watch = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(30));
-            loop {
-                every.tick().await;
-                tasks.resume_stale().await;
+        let task_watch = supervisor.spawn_restarting("prompt-task-watch", move || {
+            let tasks = tasks.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_secs(30));
+                loop {
+                    every.tick().await;
+                    tasks.resume_stale().await;
+                }
             }
         });
         let worker = crate::evaluation::Worker::spawn(
+            &supervisor,
             store.clone(),
             state.plugins.clone(),
             state.metrics.clone(),
@@ -177,14 +186,19 @@ impl Server {
         let grpc_server = tonic::transport::Server::builder()
             .add_service(TraceService::new(ingestor))
             .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());
-        let http_task = tokio::spawn(async move { http_server.await.map_err(ServerError::Http) });
-        let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(ServerError::Grpc) });
+        let http_task = supervisor.spawn_essential("http-server", stop_tx.subscribe(), async move {
+            http_server.await.map_err(ServerError::Http)
+        });
+        let grpc_task = supervisor.spawn_essential("grpc-server", stop_tx.subscribe(), async move {
+            grpc_server.await.map_err(ServerError::Grpc)
+        });
 
-        // A writer that died leaves a half-alive server: shut down and exit non-zero instead, so
-        // that the service manager restarts it.
-        let writer_died = tokio::select! {
-            () = shutdown => false,
-            () = writer.died() => true,
+        // A dead writer or server task leaves a half-alive server: shut down and exit non-zero
+        // instead, so that the service manager restarts it.
+        let failure = tokio::select! {
+            () = shutdown => None,
+            () = writer.died() => Some(ServerError::WriterDied),
+            task = supervisor.failed() => Some(ServerError::TaskFailed(task)),
         };
         tracing::info!("shutdown requested: refusing new work and finishing in-flight requests");
         accepting.store(false, Ordering::Relaxed);
@@ -208,17 +222,19 @@ impl Server {
         tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");
         writer.drain_and_stop().await;
         store.close().await;
-        if writer_died {
-            return Err(ServerError::WriterDied);
+        if let Some(failure) = failure {
+            return Err(failure);
         }
         tracing::info!("shutdown complete");
         result
     }
 }
 
-fn flatten(joined: Result<Result<(), ServerError>, tokio::task::JoinError>) -> Result<(), ServerError> {
+/// A server task's result: `None` when it panicked (the supervisor has logged it).
+fn flatten(joined: Result<Option<Result<(), ServerError>>, tokio::task::JoinError>) -> Result<(), ServerError> {
     match joined {
-        Ok(result) => result,
+        Ok(Some(result)) => result,
+        Ok(None) => Ok(()),
         Err(err) => Err(ServerError::Join(err)),
     }
 }

@@ -69,10 +69,9 @@ impl WriteHealth {
         decode(self.fault.load(Ordering::Relaxed))
     }
 
-    /// Whether new exports must be refused: the disk is full, so more acknowledged spans would
-    /// only wait in memory.
-    pub fn refuses_ingest(&self) -> bool {
-        self.fault() == Some(StorageFault::DiskFull)
+    /// The fault for which new exports must be refused (see [`StorageFault::refuses_ingest`]).
+    pub fn ingest_refusal(&self) -> Option<StorageFault> {
+        self.fault().filter(|fault| fault.refuses_ingest())
     }
 
     /// When the writer last committed (Unix milliseconds), if it has.
@@ -88,6 +87,7 @@ fn encode(fault: StorageFault) -> u8 {
         StorageFault::Unavailable => 3,
         StorageFault::Busy => 4,
         StorageFault::Other => 5,
+        StorageFault::Refused => 6,
     }
 }
 
@@ -98,6 +98,7 @@ fn decode(code: u8) -> Option<StorageFault> {
         3 => Some(StorageFault::Unavailable),
         4 => Some(StorageFault::Busy),
         5 => Some(StorageFault::Other),
+        6 => Some(StorageFault::Refused),
         _ => None,
     }
 }
@@ -116,10 +117,11 @@ mod tests {
         let health = WriteHealth::default();
         assert_eq!((health.fault(), health.last_commit_ms()), (None, None));
         health.record_failure(StorageFault::DiskFull);
-        assert!(health.refuses_ingest());
+        assert_eq!(health.ingest_refusal(), Some(StorageFault::DiskFull));
         health.record_failure(StorageFault::Io);
-        assert_eq!(health.fault(), Some(StorageFault::Io));
-        assert!(!health.refuses_ingest(), "only a full disk refuses ingest");
+        assert_eq!(health.ingest_refusal(), Some(StorageFault::Io));
+        health.record_failure(StorageFault::Busy);
+        assert_eq!(health.ingest_refusal(), None, "contention does not stop ingest");
         health.record_commit();
         assert_eq!(health.fault(), None);
         assert!(health.last_commit_ms().is_some());

@@ -128,9 +128,13 @@ impl Writer {
 
     /// Commits the spans of `batches`, holding their queue permits until the data is durable.
     async fn commit(&self, mut batches: Vec<QueuedBatch>) {
+        // The queue is first in, first out: the first batch is the oldest one waiting.
+        let oldest = batches.first().map_or(0, |batch| batch.enqueued_ms);
+        self.metrics.oldest_queued_ms.store(oldest, Ordering::Relaxed);
         let spans: Vec<SpanRecord> = batches.iter_mut().flat_map(|b| std::mem::take(&mut b.spans)).collect();
         let span = tracing::debug_span!("write_batch", spans = spans.len());
         self.write_with_retry(&spans).instrument(span).await;
+        self.metrics.oldest_queued_ms.store(0, Ordering::Relaxed);
         drop(batches);
         self.events.publish(spans.iter().map(|span| &span.project));
     }

@@ -356,6 +356,35 @@ async fn evaluation_resumes_after_restart(backend: Backend) {
 
 on_both_backends!(experiment_scored_in_the_sandbox, compare_two_experiments, evaluation_resumes_after_restart);
 
+/// The evaluation worker and the prompt-task watcher panic at their start (a test hook): each is
+/// restarted by its supervisor, the panics are counted, the server stays alive, and the
+/// experiment's evaluations all complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panicking_worker_is_restarted() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let env = [("EMBER_FAULT_TASK_PANICS", "evaluation-worker=2,prompt-task-watch=1")];
+    let ember = Ember::start_with_plugins(&db, &env).await;
+    let dataset = upload_csv(&ember, "qa", QA_CSV).await;
+    let (experiment, examples) = experiment_with_runs(&ember, &dataset, |q| Some(format!("answer to {q}"))).await;
+    post(
+        &ember,
+        &format!("/v1/experiments/{experiment}/evaluators"),
+        json!({"evaluators": [{"plugin": "levenshtein_distance"}]}),
+    )
+    .await;
+    let status = wait_for_jobs(&ember, &experiment, Duration::from_secs(60)).await;
+    assert_eq!(status["data"]["jobs"]["done"], examples.len(), "{status}");
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        r#"ember_task_panics_total{task="evaluation-worker"} 2"#,
+        r#"ember_task_panics_total{task="prompt-task-watch"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} missing from:\n{metrics}");
+    }
+    let (health, _) = ember.get_json("/healthz").await;
+    assert_eq!(health, 200);
+}
+
 /// Two servers share one PostgreSQL database and one experiment's jobs, with a lease shorter
 /// than the work: leases are renewed, claims skip each other's rows, and every job runs once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

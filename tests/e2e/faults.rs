@@ -6,77 +6,25 @@
 //! more load follows; then SIGTERM. Every acknowledged span must be stored, whether the server's
 //! log goes elsewhere or fills the same disk.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ember::workload::TraceGenerator;
-use prost::Message;
 
 use crate::harness::{Backend, Ember, TestDb};
 use crate::small_fs::SmallFs;
-use crate::support::post_protobuf;
-
-/// What a sender saw: span ids that got a 200, and the refusals by status.
-#[derive(Default)]
-struct Tally {
-    acked: HashSet<String>,
-    refused: usize,
-    disk_full_messages: usize,
-}
-
-impl Tally {
-    /// Sends one export of 50 traces (200 spans, about 1.4 KB each).
-    async fn send(&mut self, ember: &Ember, generator: &mut TraceGenerator) -> u16 {
-        let request = generator.request(50, "faults");
-        let ids = ember::workload::span_ids(&request);
-        let (status, headers, body) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
-        match status {
-            200 => self.acked.extend(ids),
-            503 => {
-                self.refused += 1;
-                assert!(headers.contains_key("retry-after"), "a 503 tells the exporter when to retry");
-                if String::from_utf8_lossy(&body).contains("disk is full") {
-                    self.disk_full_messages += 1;
-                }
-            }
-            other => panic!("unexpected status {other}: {}", String::from_utf8_lossy(&body)),
-        }
-        status
-    }
-
-    /// Sends for `duration`, pausing a little after each refusal as an exporter would.
-    async fn send_for(&mut self, ember: &Ember, generator: &mut TraceGenerator, duration: Duration) {
-        let until = Instant::now() + duration;
-        while Instant::now() < until {
-            if self.send(ember, generator).await != 200 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// `/readyz` within a second: its status and body.
-async fn readyz(ember: &Ember) -> (u16, String) {
-    let asked = Instant::now();
-    let response = ember.client.get(ember.url("/readyz")).timeout(Duration::from_secs(1)).send().await;
-    let response = response.unwrap_or_else(|err| panic!("/readyz did not answer within 1 s: {err}"));
-    assert!(asked.elapsed() < Duration::from_secs(1));
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
-}
+use crate::tally::{readyz, Tally, Target};
 
 async fn a_full_disk_never_swallows_acknowledged_spans(log_on_the_full_disk: bool) {
     let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
     let Some(fs) = SmallFs::mount(db.dir.path(), 40) else { return };
     let ember =
         if log_on_the_full_disk { Ember::start_capturing_logs(&db, &[]).await.0 } else { Ember::start(&db).await };
-    let mut generator = TraceGenerator::new();
-    let mut tally = Tally::default();
+    let (target, mut generator, mut tally) = (Target::of(&ember), TraceGenerator::new(), Tally::default());
 
     // Fill the disk: send until exports are refused because it is full.
     let started = Instant::now();
-    while tally.disk_full_messages == 0 {
-        if tally.send(&ember, &mut generator).await != 200 {
+    while tally.refused_with("disk is full") == 0 {
+        if tally.send(&target, &mut generator).await != 200 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(started.elapsed() < Duration::from_secs(90), "the disk never filled: {} acked", tally.acked.len());
@@ -87,7 +35,7 @@ async fn a_full_disk_never_swallows_acknowledged_spans(log_on_the_full_disk: boo
     assert!(reason.contains("disk full"), "{reason}");
 
     // Hold it full for 8 s under load: nothing more is acknowledged, or what is, is kept.
-    tally.send_for(&ember, &mut generator, Duration::from_secs(8)).await;
+    tally.send_for(&target, &mut generator, Duration::from_secs(8)).await;
     let (status, reason) = readyz(&ember).await;
     assert_eq!(status, 503, "{reason}");
 
@@ -96,18 +44,18 @@ async fn a_full_disk_never_swallows_acknowledged_spans(log_on_the_full_disk: boo
     let refused_before = tally.refused;
     let resumed = Instant::now();
     loop {
-        if tally.send(&ember, &mut generator).await == 200 && readyz(&ember).await.0 == 200 {
+        if tally.send(&target, &mut generator).await == 200 && readyz(&ember).await.0 == 200 {
             break;
         }
         assert!(resumed.elapsed() < Duration::from_secs(30), "ingest did not resume after the disk grew");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tally.send_for(&ember, &mut generator, Duration::from_secs(3)).await;
+    tally.send_for(&target, &mut generator, Duration::from_secs(3)).await;
 
     ember.terminate();
     assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
     let stored = db.stored_span_ids().await;
-    let lost: Vec<&String> = tally.acked.iter().filter(|id| !stored.contains(*id)).collect();
+    let lost = tally.lost(&stored);
     eprintln!(
         "full disk (log {}): {} acknowledged ({} before it filled), {} exports refused ({} while full), {} stored, {} lost",
         if log_on_the_full_disk { "on the same disk" } else { "elsewhere" },
@@ -116,9 +64,9 @@ async fn a_full_disk_never_swallows_acknowledged_spans(log_on_the_full_disk: boo
         tally.refused,
         refused_before,
         stored.len(),
-        lost.len()
+        lost
     );
-    assert!(lost.is_empty(), "{} acknowledged spans were lost, e.g. {:?}", lost.len(), lost.first());
+    assert_eq!(lost, 0, "acknowledged spans were lost");
     drop(fs);
 }
 
@@ -150,9 +98,8 @@ async fn wait_for_metric(ember: &Ember, line: &str) {
 async fn a_panicking_writer_loses_nothing(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else { return };
     let ember = Ember::start_with(&db, &[("EMBER_FAULT_WRITER_PANICS", "3")]).await;
-    let mut generator = TraceGenerator::new();
-    let mut tally = Tally::default();
-    tally.send_for(&ember, &mut generator, Duration::from_secs(3)).await;
+    let (target, mut generator, mut tally) = (Target::of(&ember), TraceGenerator::new(), Tally::default());
+    tally.send_for(&target, &mut generator, Duration::from_secs(3)).await;
     wait_for_metric(&ember, "ember_writer_panics_total 3").await;
     let healed = Instant::now();
     while readyz(&ember).await.0 != 200 {
@@ -161,12 +108,12 @@ async fn a_panicking_writer_loses_nothing(backend: Backend) {
     }
     let (status, _) = ember.get_json("/healthz").await;
     assert_eq!(status, 200);
-    tally.send_for(&ember, &mut generator, Duration::from_secs(1)).await;
+    tally.send_for(&target, &mut generator, Duration::from_secs(1)).await;
 
     ember.terminate();
     assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
     let stored = db.stored_span_ids().await;
-    let lost = tally.acked.iter().filter(|id| !stored.contains(*id)).count();
+    let lost = tally.lost(&stored);
     eprintln!(
         "panicking writer ({backend:?}): {} acknowledged, {} stored, {lost} lost",
         tally.acked.len(),
@@ -198,4 +145,84 @@ async fn the_open_files_limit_is_raised_to_the_hard_limit() {
     let open_files = limits.lines().find(|line| line.starts_with("Max open files")).expect("open files line");
     let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
     assert_eq!(numbers, ["8192", "8192"], "{open_files}");
+}
+
+/// Whether libfiu's tools are here; outside CI their absence skips the test loudly.
+fn have_fiu() -> bool {
+    let found = std::process::Command::new("fiu-run").arg("-h").output().is_ok();
+    assert!(found || std::env::var_os("CI").is_none(), "CI requires fiu-run (Debian's fiu-utils)");
+    if !found {
+        eprintln!("\n!!! SKIPPING the I/O-error test: fiu-run is missing (apt install fiu-utils); CI never skips\n");
+    }
+    found
+}
+
+/// Runs `fiu-ctrl -c COMMAND` against the server.
+fn fiu_ctrl(ember: &Ember, command: &str) {
+    let status = std::process::Command::new("fiu-ctrl")
+        .args(["-c", command, &ember.pid().to_string()])
+        .status()
+        .expect("run fiu-ctrl");
+    assert!(status.success(), "fiu-ctrl -c {command}");
+}
+
+/// The storage device fails: the server runs under libfiu (`fiu-run -x`), and for a while every
+/// `pwrite` and every sync returns EIO, as a failing disk would. Exports are refused meanwhile with
+/// a message that says so, `/readyz` says why, writes resume by themselves once the device
+/// recovers, and every acknowledged span is stored. A failed write or sync is never taken as
+/// durable: the connection is closed and the batch written again from memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn io_errors_lose_nothing() {
+    if !have_fiu() {
+        return;
+    }
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = Ember::start_wrapped(&db, &["fiu-run", "-x"], &[]).await;
+    let sender = crate::tally::Background::start(&ember);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sender.acked() > 0, "spans are acknowledged before the fault");
+
+    for name in ["posix/io/rw/pwrite", "posix/io/sync/*"] {
+        fiu_ctrl(&ember, &format!("enable name={name},failinfo=5"));
+    }
+    let reason = crate::tally::wait_ready_state(&ember, 503, "I/O errors", Duration::from_secs(30)).await;
+    let started = Instant::now();
+    while sender.refused_with("I/O errors") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "exports were never refused during I/O errors");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for name in ["posix/io/rw/pwrite", "posix/io/sync/*"] {
+        fiu_ctrl(&ember, &format!("disable name={name}"));
+    }
+    let acked_before = sender.acked();
+    let recovered = Instant::now();
+    while sender.acked() == acked_before {
+        assert!(recovered.elapsed() < Duration::from_secs(30), "ingest never resumed after the device recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    crate::tally::wait_ready_state(&ember, 200, "", Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let tally = sender.finish().await;
+    ember.terminate();
+    assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
+    let stored = db.stored_span_ids().await;
+    let lost = tally.lost(&stored);
+    eprintln!(
+        "I/O errors: /readyz said {reason:?}; {} acknowledged, {} exports refused, {} stored, {lost} lost",
+        tally.acked.len(),
+        tally.refused,
+        stored.len()
+    );
+    assert_eq!(lost, 0, "acknowledged spans were lost");
+}
+
+/// The gRPC server task panics (a test hook): a server without one of its listeners is half
+/// alive, so it shuts down and exits non-zero for its service manager to restart it.
+#[tokio::test]
+async fn a_dead_listener_task_makes_the_server_exit_non_zero() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_FAULT_TASK_PANICS", "grpc-server=1")]).await;
+    assert!(!ember.wait(Duration::from_secs(30)).await, "the server must exit with a failure");
 }

@@ -28,6 +28,8 @@ pub struct TestDb {
     pub backend: Backend,
     pub dir: tempfile::TempDir,
     pg_name: Option<String>,
+    /// The PostgreSQL server's administrative URL.
+    admin: String,
 }
 
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
@@ -37,11 +39,17 @@ impl TestDb {
     /// `None` when PostgreSQL is unreachable outside CI (the test is skipped, loudly); in CI
     /// (`CI` set) an unreachable PostgreSQL fails the test.
     pub async fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temporary directory");
         if backend == Backend::Sqlite {
-            return Some(Self { backend, dir, pg_name: None });
+            let dir = tempfile::tempdir().expect("temporary directory");
+            return Some(Self { backend, dir, pg_name: None, admin: String::new() });
         }
-        let admin = postgres_admin_url();
+        Self::postgres_on(&postgres_admin_url()).await
+    }
+
+    /// A fresh database on the PostgreSQL server at `admin` (its `postgres` database URL).
+    pub async fn postgres_on(admin: &str) -> Option<Self> {
+        let (backend, dir, admin) =
+            (Backend::Postgres, tempfile::tempdir().expect("temporary directory"), admin.to_owned());
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(conn) => conn,
             Err(err) if std::env::var_os("CI").is_none() => {
@@ -53,14 +61,13 @@ impl TestDb {
         let name = format!("ember_e2e_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop old database");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-        Some(Self { backend, dir, pg_name: Some(name) })
+        Some(Self { backend, dir, pg_name: Some(name), admin })
     }
 
     /// The URL the server is given, `None` for SQLite in its working directory.
     pub fn server_url(&self) -> Option<String> {
         let name = self.pg_name.as_ref()?;
-        let admin = postgres_admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        let base = self.admin.rsplit_once('/').map_or(self.admin.as_str(), |(base, _)| base);
         Some(format!("{base}/{name}"))
     }
 
@@ -137,7 +144,7 @@ impl TestDb {
     /// Drops the PostgreSQL database.
     pub async fn cleanup(self) {
         let Some(name) = &self.pg_name else { return };
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
         }
     }
@@ -192,8 +199,15 @@ impl Ember {
 
     /// Starts the server under `prlimit --nofile=SOFT:HARD` (a service manager's open-files limit).
     pub async fn start_with_open_files(db: &TestDb, nofile: &str, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new("prlimit");
-        command.arg(format!("--nofile={nofile}")).arg(env!("CARGO_BIN_EXE_ember"));
+        Self::start_wrapped(db, &["prlimit", &format!("--nofile={nofile}")], env).await
+    }
+
+    /// Starts the server as the last argument of `wrapper` (a program that execs it, such as
+    /// `prlimit` or `fiu-run`).
+    pub async fn start_wrapped(db: &TestDb, wrapper: &[&str], env: &[(&str, &str)]) -> Self {
+        let (program, args) = wrapper.split_first().expect("a wrapper program");
+        let mut command = Command::new(program);
+        command.args(args).arg(env!("CARGO_BIN_EXE_ember"));
         Self::spawn_command(command, db, env, Stdio::inherit()).await
     }
 

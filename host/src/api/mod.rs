@@ -67,6 +67,8 @@ pub struct AppState {
     pub ui: crate::ui::UiAssets,
     /// Notices of committed spans, for live views.
     pub events: crate::live::SpanEvents,
+    /// The supervised background tasks: one given up on fails health checks.
+    pub supervisor: crate::supervise::Supervisor,
 }
 
 impl FromRef<AppState> for crate::ui::UiAssets {

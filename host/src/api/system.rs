@@ -16,6 +16,9 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str
     if state.ingestor.write_health().is_down() {
         return (StatusCode::SERVICE_UNAVAILABLE, "not alive: the span writer is down");
     }
+    if state.supervisor.failed_task().is_some() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not alive: a background task failed");
+    }
     (StatusCode::OK, "OK")
 }
 
@@ -39,10 +42,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
             )
         }
         Some(StorageFault::Io) => return unavailable("not ready: storage I/O errors: span writes fail"),
+        Some(StorageFault::Unavailable) => return unavailable("not ready: database unreachable: span writes fail"),
         _ => {}
     }
     if state.ingestor.write_health().is_down() {
         return unavailable("not ready: the span writer is down");
+    }
+    if let Some(task) = state.supervisor.failed_task() {
+        return unavailable(&format!("not ready: the {task} task failed; shutting down"));
     }
     if state.ingestor.write_health().panicked() {
         return unavailable("not ready: span writes panic; retrying");

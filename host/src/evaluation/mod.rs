@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
 use crate::store::Store;
+use crate::supervise::Supervisor;
 
 pub use outcome::{classify, Classified};
 
@@ -72,46 +73,53 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker on the current runtime.
+    /// Starts the worker on the current runtime, under `supervisor`: after a panic it starts
+    /// again, and the jobs the failed run had leased are claimed again once their lease ends.
     pub fn spawn(
+        supervisor: &Supervisor,
         store: Store,
         plugins: PluginHost,
         metrics: Arc<Metrics>,
         signal: JobSignal,
         config: WorkerConfig,
     ) -> Self {
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let runner = batch::Runner::new(store, plugins, metrics, config);
-            loop {
-                if *stopped.borrow() {
-                    break;
-                }
-                let busy = match runner.run_once(&stopped).await {
-                    Ok(claimed) => claimed > 0,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "evaluation worker: database error, retrying");
-                        false
-                    }
-                };
-                if busy {
-                    continue;
-                }
-                if let Err(err) = runner.flush().await {
-                    tracing::warn!(error = %err, "evaluation worker: storing results failed, retrying");
-                }
-                tokio::select! {
-                    _ = signal.0.notified() => {}
-                    _ = tokio::time::sleep(config.poll) => {}
-                    _ = stopped.changed() => {}
-                }
-            }
-            if let Err(err) = runner.flush().await {
-                tracing::warn!(error = %err, "evaluation worker: the last results were not stored");
-            }
-            tracing::info!("evaluation worker stopped");
+        let (stop, stopped) = watch::channel(false);
+        let task = supervisor.spawn_restarting("evaluation-worker", move || {
+            let runner = batch::Runner::new(store.clone(), plugins.clone(), metrics.clone(), config);
+            Self::run(runner, signal.clone(), config.poll, stopped.clone())
         });
         Self { stop, task }
+    }
+
+    /// Claims and runs jobs until `stopped` is set, then stores the last results.
+    async fn run(runner: batch::Runner, signal: JobSignal, poll: Duration, mut stopped: watch::Receiver<bool>) {
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let busy = match runner.run_once(&stopped).await {
+                Ok(claimed) => claimed > 0,
+                Err(err) => {
+                    tracing::warn!(error = %err, "evaluation worker: database error, retrying");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            if let Err(err) = runner.flush().await {
+                tracing::warn!(error = %err, "evaluation worker: storing results failed, retrying");
+            }
+            tokio::select! {
+                _ = signal.0.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        if let Err(err) = runner.flush().await {
+            tracing::warn!(error = %err, "evaluation worker: the last results were not stored");
+        }
+        tracing::info!("evaluation worker stopped");
     }
 
     /// Stops claiming work, lets the batch in hand finish (its unstarted jobs go back to

@@ -88,9 +88,7 @@ impl UnaryService<Bytes> for ExportMethod {
                 Err(IngestError::Queue(QueueError::Full)) => {
                     Err(Status::new(Code::ResourceExhausted, "ingest queue is full; retry later"))
                 }
-                Err(IngestError::Queue(QueueError::DiskFull)) => Err(Status::unavailable(
-                    "the database's disk is full: acknowledged spans are kept and written once space returns; retry later",
-                )),
+                Err(IngestError::Queue(QueueError::Storage(fault))) => Err(Status::unavailable(fault.refusal())),
                 Err(IngestError::Queue(QueueError::Closed)) => Err(Status::unavailable("server is shutting down")),
                 Err(IngestError::Pipeline(err)) => Err(Status::unavailable(err.to_string())),
                 Err(IngestError::Internal) => Err(Status::internal("decoder task failed")),

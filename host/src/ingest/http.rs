@@ -53,11 +53,9 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
             response
         }
-        Err(IngestError::Queue(QueueError::DiskFull)) => {
+        Err(IngestError::Queue(QueueError::Storage(fault))) => {
             // 503 is one of the codes OTLP exporters retry; on a 507 they would drop the batch.
-            let message =
-                "the database's disk is full: acknowledged spans are kept and written once space returns; retry later";
-            let mut response = error(encoding, StatusCode::SERVICE_UNAVAILABLE, message.into());
+            let mut response = error(encoding, StatusCode::SERVICE_UNAVAILABLE, fault.refusal().into());
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
             response
         }

@@ -158,8 +158,14 @@ impl Ingestor {
         (self.queue.depth(), self.queue.depth() + self.queue.room())
     }
 
-    /// Refuses a request up front when the queue has no room for `spans` spans of `bytes` bytes.
+    /// Refuses a request up front when the writer's writes fail (the client is told why, not
+    /// merely that the queue is full), or when the queue has no room for `spans` spans of `bytes`
+    /// bytes.
     fn check_room(&self, spans: usize, bytes: usize) -> Result<(), IngestError> {
+        if let Some(fault) = self.write_health().ingest_refusal() {
+            self.metrics.requests_rejected.get_or_create(&vec![("reason", fault.as_str())]).inc();
+            return Err(QueueError::Storage(fault).into());
+        }
         if self.queue.room() < self.queue.permits_for(spans, bytes) {
             let closed = self.queue.room() == 0 && self.queue.is_closed();
             let (err, reason) =
@@ -195,7 +201,7 @@ impl Ingestor {
         if let Err(err) = self.queue.push(decoded.spans, size) {
             let reason = match err {
                 QueueError::Full => "queue_full",
-                QueueError::DiskFull => "disk_full",
+                QueueError::Storage(fault) => fault.as_str(),
                 QueueError::Closed => "shutting_down",
             };
             self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();

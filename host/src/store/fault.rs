@@ -16,7 +16,12 @@ pub enum StorageFault {
     Unavailable,
     /// The database is locked or the transaction lost a conflict; retrying resolves it.
     Busy,
-    /// Anything else (a constraint, a bad statement): not a fault of the storage.
+    /// The database refused the data itself (a constraint, a value it cannot store): retrying
+    /// the same rows fails again, so the writer isolates the offending span.
+    Refused,
+    /// Any other failure (PostgreSQL's internal errors, say, as when it cannot write its
+    /// relation-cache file on a full disk). Not known to be the data's fault, so retried: a span
+    /// is dropped only when the database refused *it*.
     Other,
 }
 
@@ -28,7 +33,28 @@ impl StorageFault {
             Self::Io => "io_error",
             Self::Unavailable => "unavailable",
             Self::Busy => "busy",
+            Self::Refused => "refused",
             Self::Other => "other",
+        }
+    }
+
+    /// Whether new exports must be refused while the writer's writes fail this way: the disk is
+    /// full, the device fails or the database is gone, so more acknowledged spans would only
+    /// wait in memory. Contention (`Busy`) and statement errors (`Other`) do not stop ingest.
+    pub fn refuses_ingest(self) -> bool {
+        matches!(self, Self::DiskFull | Self::Io | Self::Unavailable)
+    }
+
+    /// What an exporter is told when its export is refused for this fault.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Self::DiskFull => {
+                "the database's disk is full: acknowledged spans are kept and written once space returns; retry later"
+            }
+            Self::Io => {
+                "the database's storage fails with I/O errors: acknowledged spans are kept and written once it recovers; retry later"
+            }
+            _ => "the database is unreachable: acknowledged spans are kept and written once it is back; retry later",
         }
     }
 
@@ -37,7 +63,9 @@ impl StorageFault {
         // The primary code is the low byte of the extended code.
         match code.parse::<u32>().map(|code| code & 0xff) {
             Ok(13) => Self::DiskFull,
-            Ok(10) => Self::Io,
+            Ok(10 | 11 | 26) => Self::Io,
+            // SQLITE_ERROR (a statement the data made fail), TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+            Ok(1 | 18 | 19 | 20 | 25) => Self::Refused,
             Ok(5 | 6) => Self::Busy,
             Ok(14 | 15) => Self::Unavailable,
             _ => Self::Other,
@@ -52,6 +80,8 @@ impl StorageFault {
             "40001" | "40P01" => Self::Busy,
             "57014" | "25006" => Self::Unavailable,
             _ if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => Self::Unavailable,
+            // Data exceptions, integrity constraints, program limits (a row too large).
+            _ if code.starts_with("22") || code.starts_with("23") || code.starts_with("54") => Self::Refused,
             _ => Self::Other,
         }
     }
@@ -70,7 +100,7 @@ impl StorageFault {
 impl StoreError {
     /// What kind of storage failure this is.
     pub fn fault(&self) -> StorageFault {
-        let StoreError::Database(err) = self else { return StorageFault::Other };
+        let StoreError::Database(err) = self else { return StorageFault::Refused };
         match err {
             sqlx::Error::Io(io) => StorageFault::of_io(io),
             sqlx::Error::PoolTimedOut
@@ -85,14 +115,15 @@ impl StoreError {
                     StorageFault::of_sqlstate(&code)
                 }
             }
+            sqlx::Error::Encode(_) => StorageFault::Refused,
             _ => StorageFault::Other,
         }
     }
 
-    /// True when retrying the same statement later may succeed: the database may come back,
-    /// space may be freed, a lock released.
+    /// True unless the database refused the data itself: the database may come back, space may
+    /// be freed, a lock released, and an unknown failure is not taken for the data's fault.
     pub fn is_transient(&self) -> bool {
-        self.fault() != StorageFault::Other
+        self.fault() != StorageFault::Refused
     }
 }
 
@@ -106,13 +137,16 @@ mod tests {
         assert_eq!(StorageFault::of_sqlite("778"), StorageFault::Io, "SQLITE_IOERR_WRITE");
         assert_eq!(StorageFault::of_sqlite("1034"), StorageFault::Io, "SQLITE_IOERR_FSYNC");
         assert_eq!(StorageFault::of_sqlite("517"), StorageFault::Busy, "SQLITE_BUSY_SNAPSHOT");
-        assert_eq!(StorageFault::of_sqlite("2067"), StorageFault::Other, "SQLITE_CONSTRAINT_UNIQUE");
+        assert_eq!(StorageFault::of_sqlite("2067"), StorageFault::Refused, "SQLITE_CONSTRAINT_UNIQUE");
         assert_eq!(StorageFault::of_sqlstate("53100"), StorageFault::DiskFull);
         assert_eq!(StorageFault::of_sqlstate("58030"), StorageFault::Io);
         assert_eq!(StorageFault::of_sqlstate("40001"), StorageFault::Busy, "serialization failure");
         assert_eq!(StorageFault::of_sqlstate("57P01"), StorageFault::Unavailable, "admin shutdown");
         assert_eq!(StorageFault::of_sqlstate("08006"), StorageFault::Unavailable);
-        assert_eq!(StorageFault::of_sqlstate("23505"), StorageFault::Other, "unique violation");
+        assert_eq!(StorageFault::of_sqlstate("23505"), StorageFault::Refused, "unique violation");
+        assert_eq!(StorageFault::of_sqlstate("22021"), StorageFault::Refused, "invalid byte sequence");
+        assert_eq!(StorageFault::of_sqlstate("XX000"), StorageFault::Other, "could not write init file");
+        assert!(StoreError::Database(sqlx::Error::RowNotFound).is_transient(), "unknown failures are retried");
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! PostgreSQL faults under load, on a cluster of the test's own: stopped by an operator, killed
+//! with SIGKILL, and stopping itself when its disk fills. While the database is gone, exports are
+//! refused with a retryable 503 that says why and `/readyz` answers within a second with the
+//! reason; once it is back, ingest resumes by itself; every acknowledged span is stored.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Ember, TestDb};
+use crate::pg_cluster::PgCluster;
+use crate::tally::{wait_ready_state, Background};
+
+/// Waits until `condition` holds, polling every 100 ms; panics with `what` after `limit`.
+async fn wait_until(what: &str, limit: Duration, sender: &Background, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}; refusals: {}", sender.refusals());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until ingest has resumed: more spans acknowledged than `before`, and `/readyz` 200.
+async fn wait_resumed(ember: &Ember, sender: &Background) {
+    let before = sender.acked();
+    wait_until("ingest resumes", Duration::from_secs(60), sender, || sender.acked() > before).await;
+    wait_ready_state(ember, 200, "", Duration::from_secs(30)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_and_killed_under_load_loses_nothing() {
+    let Some(cluster) = PgCluster::start(None) else { return };
+    let Some(db) = TestDb::postgres_on(&cluster.admin_url()).await else { return };
+    let ember = Ember::start(&db).await;
+    let sender = Background::start(&ember);
+    wait_until("spans are acknowledged", Duration::from_secs(30), &sender, || sender.acked() > 0).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    for (fault, inject) in [("stopped", PgCluster::stop as fn(&PgCluster)), ("killed", PgCluster::kill)] {
+        let refused_before = sender.refused_with("database is unreachable");
+        tokio::task::block_in_place(|| inject(&cluster));
+        let down = Instant::now();
+        let reason = wait_ready_state(&ember, 503, "database unreachable", Duration::from_secs(30)).await;
+        wait_until("exports are refused", Duration::from_secs(30), &sender, || {
+            sender.refused_with("database is unreachable") > refused_before
+        })
+        .await;
+        // Held down a while under load: refused, never acknowledged into a dead end.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        eprintln!("postgres {fault}: /readyz said {reason:?}; down {:.1} s", down.elapsed().as_secs_f64());
+        tokio::task::block_in_place(|| cluster.start_again());
+        wait_resumed(&ember, &sender).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    let tally = sender.finish().await;
+    ember.terminate();
+    assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
+    let stored = db.stored_span_ids().await;
+    let lost = tally.lost(&stored);
+    eprintln!(
+        "postgres stopped and killed: {} acknowledged, {} exports refused, {} stored, {lost} lost",
+        tally.acked.len(),
+        tally.refused,
+        stored.len()
+    );
+    assert!(tally.refused_with("database is unreachable") > 0);
+    assert_eq!(lost, 0, "acknowledged spans were lost");
+}
+
+/// PostgreSQL's data directory on a small filesystem: the disk fills under load, and PostgreSQL
+/// refuses writes or stops itself (it does when it cannot write its WAL). Exports are refused
+/// meanwhile; the test then grows the filesystem and restarts PostgreSQL if it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_on_a_full_disk_loses_nothing() {
+    let Some(cluster) = PgCluster::start(Some(96)) else { return };
+    let Some(db) = TestDb::postgres_on(&cluster.admin_url()).await else { return };
+    let ember = Ember::start(&db).await;
+    let sender = Background::start(&ember);
+    let refused = || sender.refused_with("disk is full") + sender.refused_with("database is unreachable");
+    wait_until("the disk fills and exports are refused", Duration::from_secs(120), &sender, || refused() > 0).await;
+    let acked_when_full = sender.acked();
+    let (status, reason) = crate::tally::readyz(&ember).await;
+    assert_eq!(status, 503, "{reason}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stopped_itself = !cluster.is_running();
+    eprintln!("postgres disk full: /readyz {status} {reason:?}; postgres stopped itself: {stopped_itself}");
+
+    cluster.fs().expect("a small filesystem").resize(1024);
+    if !cluster.is_running() {
+        tokio::task::block_in_place(|| cluster.start_again());
+    }
+    wait_resumed(&ember, &sender).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let tally = sender.finish().await;
+    ember.terminate();
+    assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
+    let stored = db.stored_span_ids().await;
+    let lost = tally.lost(&stored);
+    eprintln!(
+        "postgres disk full: {} acknowledged ({acked_when_full} before it filled), {} exports refused, {} stored, {lost} lost",
+        tally.acked.len(),
+        tally.refused,
+        stored.len()
+    );
+    assert_eq!(lost, 0, "acknowledged spans were lost:\n{}", cluster.log_tail());
+}
