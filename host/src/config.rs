@@ -41,7 +41,11 @@ pub struct ServeConfig {
     /// connection is closed.
     #[arg(long, env = "EMBER_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
     pub header_timeout_seconds: u64,
-    /// HTTP connections open at once; new ones past it are closed.
+    /// Longest pause, in seconds, between two parts of a request body before the request fails.
+    #[arg(long, env = "EMBER_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_timeout_seconds: u64,
+    /// Connections open at once, per listener (HTTP and gRPC); at the cap the oldest connection
+    /// that has not sent a request yet is closed to make room, else the new one is.
     #[arg(long, env = "EMBER_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
     /// Fault injection for tests: the span writer panics on its first N batch writes.

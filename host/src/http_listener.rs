@@ -1,16 +1,22 @@
-//! The HTTP listener: hyper's connection builder with the limits `axum::serve` leaves unset, so
-//! that slow or idle clients cannot hold connections (and descriptors) forever and lock everyone
-//! else out.
+//! The HTTP and gRPC listeners: hyper's connection builder with the limits `axum::serve` and
+//! tonic leave unset, so that slow or idle clients cannot hold connections (and descriptors)
+//! forever and lock everyone else out.
 //!
 //! - A client must start and finish sending a request's headers within the header timeout (like
-//!   nginx's `client_header_timeout`); one that sends nothing, or a byte at a time, is closed then.
-//! - At most `max_connections` connections are open at once; past that, new ones are closed at
-//!   once rather than left waiting on a full server.
-//! - HTTP/2 connections are pinged and closed when the peer stops answering; the stack's own
-//!   protections (rapid-reset, stream and header-list limits) stay on.
+//!   nginx's `client_header_timeout`); one that sends nothing, a byte at a time, or nothing more
+//!   after a response (an idle keep-alive connection), is closed then.
+//! - A request body must keep arriving: a gap longer than the body timeout between two of its
+//!   frames fails the request (nginx's `client_body_timeout`).
+//! - At most `max_connections` connections are open at once. At the cap, the oldest connection
+//!   that has not yet sent its first request's headers is closed to make room; when there is
+//!   none, the new connection is closed.
+//! - HTTP/2 connections are pinged and closed when the peer stops answering, with explicit
+//!   stream, header-list and reset-flood (rapid reset) limits.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -22,13 +28,25 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
 
-/// Limits on the HTTP listener's connections.
+/// Streams one HTTP/2 connection may have open at once.
+pub const MAX_CONCURRENT_STREAMS: u32 = 200;
+/// Largest header list an HTTP/2 request may send (HTTP/1 heads are bounded by hyper's buffer).
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 << 10;
+/// Streams a client may open and reset before the server handles them, per connection: past
+/// it the connection is closed (the HTTP/2 "rapid reset" attack, CVE-2023-44487).
+pub const MAX_PENDING_RESETS: usize = 20;
+
+/// Limits on a listener's connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ListenerLimits {
     /// Time a client has to send a request's headers, idle keep-alive time included.
     pub header_timeout: Duration,
+    /// Longest gap between two frames of a request body.
+    pub body_timeout: Duration,
     /// Connections open at once.
     pub max_connections: usize,
 }
@@ -45,16 +63,9 @@ where
     S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(20)))
-        .keep_alive_timeout(limits.header_timeout)
-        // WebSockets over HTTP/2 (GraphQL subscriptions) need CONNECT.
-        .enable_connect_protocol();
-    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let builder = connection_builder(limits);
+    let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let waiting = Arc::new(Waiting::default());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -71,27 +82,135 @@ where
                 continue;
             }
         };
-        let Ok(slot) = open.clone().try_acquire_owned() else {
+        let Some(slot) = make_room(&open, &waiting).await else {
             tracing::warn!(max = limits.max_connections, "connection limit reached; closing a new connection");
             continue;
         };
-        let service = app.clone().map_request(|request: hyper::Request<Incoming>| request.map(Body::new));
-        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let _ = stream.set_nodelay(true);
+        let (id, evicted) = waiting.add();
+        let started = Arc::new(AtomicBool::new(false));
+        let service = {
+            let (waiting, started) = (waiting.clone(), started.clone());
+            app.clone().map_request(move |request: hyper::Request<Incoming>| {
+                if !started.swap(true, Ordering::Relaxed) {
+                    waiting.remove(id);
+                }
+                request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)))
+            })
+        };
+        let (builder, watcher, waiting) = (builder.clone(), graceful.watcher(), waiting.clone());
         tokio::spawn(async move {
+            let _slot = slot;
+            let evicted = async {
+                // A dropped sender means the connection started a request: no longer evictable.
+                if evicted.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::pin!(evicted);
             // hyper's header timer starts at a request's first byte: a client that connects and
             // sends nothing is closed here instead.
-            if tokio::time::timeout(limits.header_timeout, stream.peek(&mut [0u8; 1])).await.is_err() {
-                return;
+            let mut byte = [0u8; 1];
+            let first_byte = tokio::time::timeout(limits.header_timeout, stream.peek(&mut byte));
+            let sent = tokio::select! {
+                peeked = first_byte => peeked.is_ok(),
+                () = &mut evicted => false,
+            };
+            if sent {
+                let connection =
+                    builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                tokio::select! {
+                    served = watcher.watch(connection.into_owned()) => if let Err(err) = served {
+                        tracing::trace!(error = %err, "connection ended with an error");
+                    },
+                    () = &mut evicted => tracing::debug!("closed a connection without a request to make room"),
+                }
             }
-            let connection =
-                builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(err) = watcher.watch(connection.into_owned()).await {
-                tracing::trace!(error = %err, "connection ended with an error");
-            }
-            drop(slot);
+            waiting.remove(id);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+fn connection_builder(limits: ListenerLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(limits.header_timeout)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
+        // WebSockets over HTTP/2 (GraphQL subscriptions) need CONNECT.
+        .enable_connect_protocol();
+    builder
+}
+
+/// A connection slot: free, or freed by closing the oldest connection still waiting for its
+/// first request. `None` when every open connection is serving requests.
+async fn make_room(open: &Arc<Semaphore>, waiting: &Waiting) -> Option<OwnedSemaphorePermit> {
+    if let Ok(slot) = open.clone().try_acquire_owned() {
+        return Some(slot);
+    }
+    if !waiting.evict_oldest() {
+        return None;
+    }
+    // The evicted connection's task gives its slot back as it ends.
+    tokio::time::timeout(Duration::from_secs(1), open.clone().acquire_owned()).await.ok()?.ok()
+}
+
+/// Connections that have not sent their first request's headers yet, oldest first, each with the
+/// means to close it.
+#[derive(Default)]
+struct Waiting {
+    next: AtomicU64,
+    connections: Mutex<BTreeMap<u64, oneshot::Sender<()>>>,
+}
+
+impl Waiting {
+    fn add(&self) -> (u64, oneshot::Receiver<()>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (close, closed) = oneshot::channel();
+        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id, close);
+        (id, closed)
+    }
+
+    fn remove(&self, id: u64) {
+        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
+    }
+
+    /// Closes the oldest waiting connection; false when there is none.
+    fn evict_oldest(&self) -> bool {
+        let mut connections = self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some((_, close)) = connections.pop_first() {
+            if close.send(()).is_ok() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_waiting_connection_is_evicted_first() {
+        let waiting = Waiting::default();
+        let (first, mut first_closed) = waiting.add();
+        let (_, mut second_closed) = waiting.add();
+        let (third, _third_closed) = waiting.add();
+        waiting.remove(third);
+        assert!(waiting.evict_oldest());
+        assert_eq!(first_closed.try_recv(), Ok(()));
+        assert!(second_closed.try_recv().is_err(), "only the oldest is closed");
+        waiting.remove(first);
+        assert!(waiting.evict_oldest());
+        assert!(!waiting.evict_oldest(), "the third started a request: nothing is left to evict");
+    }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tower::ServiceExt;
 
 use crate::api::{self, AppState};
@@ -35,7 +34,7 @@ pub enum ServerError {
     #[error("http server failed: {0}")]
     Http(std::io::Error),
     #[error("grpc server failed: {0}")]
-    Grpc(#[from] tonic::transport::Error),
+    Grpc(std::io::Error),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[error("the span writer task died; exiting so that the service manager restarts the server")]
@@ -180,12 +179,15 @@ impl Server {
         });
         let limits = crate::http_listener::ListenerLimits {
             header_timeout: Duration::from_secs(config.header_timeout_seconds.max(1)),
+            body_timeout: Duration::from_secs(config.body_timeout_seconds.max(1)),
             max_connections: config.max_connections,
         };
         let http_server = crate::http_listener::serve(http, app, limits, stopped());
-        let grpc_server = tonic::transport::Server::builder()
-            .add_service(TraceService::new(ingestor))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(grpc), stopped());
+        // gRPC through the same listener, so that it gets the same timeouts and connection cap.
+        let otlp_grpc = ServiceExt::<axum::extract::Request>::map_response(TraceService::new(ingestor), |response| {
+            response.map(axum::body::Body::new)
+        });
+        let grpc_server = crate::http_listener::serve(grpc, otlp_grpc, limits, stopped());
         let http_task = supervisor.spawn_essential("http-server", stop_tx.subscribe(), async move {
             http_server.await.map_err(ServerError::Http)
         });

@@ -19,6 +19,7 @@ mod experiments;
 mod faults;
 mod graphql;
 mod hostile;
+mod listener_limits;
 mod llm_server;
 mod memory_cap;
 mod otel_export;
