@@ -68,6 +68,8 @@ async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
     assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
     let err = grpc_export(&ember, &refused).await.expect_err("grpc refused");
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    let retry = tonic_types::StatusExt::get_details_retry_info(&err).and_then(|info| info.retry_delay);
+    assert_eq!(retry, Some(std::time::Duration::from_secs(1)), "RetryInfo tells the exporter when to retry");
 
     let metrics = ember.client.get(ember.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains("ember_ingest_queue_depth_spans 80"), "queue depth exported:\n{metrics}");

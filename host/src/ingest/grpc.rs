@@ -14,6 +14,7 @@ use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Compression, Encoding, IngestError, Ingestor};
 use crate::queue::QueueError;
@@ -86,15 +87,28 @@ impl UnaryService<Bytes> for ExportMethod {
                 Err(IngestError::Decode(err)) => Err(Status::invalid_argument(err.to_string())),
                 Err(IngestError::Inflate(err)) => Err(Status::invalid_argument(err.to_string())),
                 Err(IngestError::Queue(QueueError::Full)) => {
-                    Err(Status::new(Code::ResourceExhausted, "ingest queue is full; retry later"))
+                    Err(retry_later(Code::ResourceExhausted, "ingest queue is full; retry later"))
                 }
-                Err(IngestError::Queue(QueueError::Storage(fault))) => Err(Status::unavailable(fault.refusal())),
-                Err(IngestError::Queue(QueueError::Closed)) => Err(Status::unavailable("server is shutting down")),
+                Err(IngestError::Queue(QueueError::Storage(fault))) => {
+                    Err(retry_later(Code::Unavailable, fault.refusal()))
+                }
+                Err(IngestError::Queue(QueueError::Closed)) => {
+                    Err(retry_later(Code::Unavailable, "server is shutting down"))
+                }
                 Err(IngestError::Pipeline(err)) => Err(Status::unavailable(err.to_string())),
                 Err(IngestError::Internal) => Err(Status::internal("decoder task failed")),
             }
         })
     }
+}
+
+/// How long a refused exporter should wait, as HTTP's `Retry-After`.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A refusal the exporter retries, with a `google.rpc.RetryInfo` detail saying when: the OTLP
+/// exporters honour it (the gRPC counterpart of HTTP's 503 + `Retry-After`).
+fn retry_later(code: Code, message: &str) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(RETRY_AFTER)))
 }
 
 /// Hands the request message over as bytes and encodes replies with prost.
