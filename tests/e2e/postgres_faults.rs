@@ -7,16 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Ember, TestDb};
 use crate::pg_cluster::PgCluster;
-use crate::tally::{wait_ready_state, Background};
-
-/// Waits until `condition` holds, polling every 100 ms; panics with `what` after `limit`.
-async fn wait_until(what: &str, limit: Duration, sender: &Background, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}; refusals: {}", sender.refusals());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::tally::{wait_ready_state, wait_until, Background};
 
 /// Waits until ingest has resumed: more spans acknowledged than `before`, and `/readyz` 200.
 async fn wait_resumed(ember: &Ember, sender: &Background) {

@@ -145,6 +145,16 @@ impl Background {
     }
 }
 
+/// Waits until `condition` holds, polling every 100 ms; panics with `what` and the refusals seen
+/// so far after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, sender: &Background, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}; refusals: {}", sender.refusals());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `/readyz` within a second: its status and body.
 pub async fn readyz(ember: &Ember) -> (u16, String) {
     let asked = Instant::now();
