@@ -1,34 +1,49 @@
-//! Ember's server: OTLP ingestion, storage, and the Phoenix-compatible REST API.
+//! Ember's server: OTLP ingestion, storage, the Phoenix-compatible REST API, GraphQL and the web
+//! UI, with sandboxed Wasm plugins.
 //!
-//! A span travels `ingest` (decode, OpenInference mapping) → `queue` (bounded, acknowledges) →
-//! `writer` (one transaction per batch) → `store` (SQLite or PostgreSQL) → `api` (REST reads).
+//! A span travels `ingest` (decode, OpenInference mapping) → `ingest::queue` (bounded,
+//! acknowledges) → `ingest::writer` (one transaction per batch) → `store` (SQLite or PostgreSQL)
+//! → `api` (REST, GraphQL and UI reads).
+//!
+//! # Module map
+//!
+//! Layers, top to bottom; a module imports only from layers below it.
+//!
+//! | layer | modules | owns |
+//! |---|---|---|
+//! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
+//! | server | `server`, `config`, `supervise` | wiring, shutdown order, supervision of long-lived tasks |
+//! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits |
+//! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live` | what the routes do |
+//! | plugins | `plugins` | the registry, the ingest pipeline, the call seam into `ember_sandbox` |
+//! | store | `store` | SQL for both dialects, typed storage faults |
+//! | leaves | `ids`, `time`, `model`, `attributes`, `metrics`, `call_stats`, `log_writer` | shared by all |
+//!
+//! Two imports still run upwards and are to go: `store::prompts` uses the prompt types of
+//! `prompts`, and `metrics::record_stage` takes a `plugins::StageReport`.
+//!
+//! `workload` generates OpenInference traffic for the load tools, benchmarks and tests.
 
 pub mod api;
 pub mod attributes;
 pub mod call_stats;
-pub mod cli;
 pub mod config;
 pub mod evaluation;
-pub mod graphql;
-pub mod http_listener;
+pub mod ids;
 pub mod ingest;
 pub mod live;
 pub mod log_writer;
 pub mod metrics;
 pub mod model;
 pub mod plugins;
-pub mod prompt_task;
 pub mod prompts;
 pub mod providers;
-pub mod queue;
 pub mod secrets;
 pub mod server;
 pub mod store;
 pub mod supervise;
-pub mod ui;
+pub mod time;
 pub mod workload;
-pub mod write_health;
-pub mod writer;
 
 pub use config::ServeConfig;
 pub use server::{run, Server};

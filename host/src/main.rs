@@ -1,4 +1,7 @@
-//! The `ember` command.
+//! The `ember` command. The client subcommands (`cli/`) belong to the binary: they talk to a
+//! server over HTTP and to the sandbox, never to the server library's internals.
+
+mod cli;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -16,11 +19,11 @@ enum Command {
     Serve(ember::ServeConfig),
     /// Inspect plugin components and try evaluators locally.
     #[command(subcommand)]
-    Plugin(ember::cli::PluginCommand),
+    Plugin(cli::PluginCommand),
     /// Upload, list and export datasets on a running server.
-    Dataset(ember::cli::dataset::DatasetArgs),
+    Dataset(cli::dataset::DatasetArgs),
     /// Run experiments on a running server's datasets, scored by its evaluator plugins.
-    Experiment(ember::cli::experiment::ExperimentArgs),
+    Experiment(cli::experiment::ExperimentArgs),
 }
 
 #[tokio::main]
@@ -36,10 +39,10 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => ember::run(config).await?,
-        Command::Plugin(command) => tokio::task::spawn_blocking(move || ember::cli::run(command)).await??,
-        Command::Dataset(args) => ember::cli::dataset::run(args).await?,
+        Command::Plugin(command) => tokio::task::spawn_blocking(move || cli::run(command)).await??,
+        Command::Dataset(args) => cli::dataset::run(args).await?,
         Command::Experiment(args) => {
-            if !ember::cli::experiment::run(args).await? {
+            if !cli::experiment::run(args).await? {
                 return Ok(std::process::ExitCode::FAILURE);
             }
         }

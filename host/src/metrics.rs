@@ -234,7 +234,7 @@ impl Metrics {
     /// Renders the OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let oldest = self.oldest_queued_ms.load(std::sync::atomic::Ordering::Relaxed);
-        let age_ms = if oldest > 0 { (crate::store::now_ns() / 1_000_000 - oldest).max(0) } else { 0 };
+        let age_ms = if oldest > 0 { (crate::time::now_ns() / 1_000_000 - oldest).max(0) } else { 0 };
         self.oldest_queued_age.set(age_ms as f64 / 1000.0);
         let mut out = String::new();
         if let Err(err) = encode(&mut out, &self.registry) {

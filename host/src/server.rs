@@ -13,15 +13,15 @@ use tower::ServiceExt;
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
 use crate::ingest::grpc::TraceService;
+use crate::ingest::queue::span_queue;
+use crate::ingest::writer::spawn_writer;
 use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
 use crate::plugins::{Pipeline, PipelineConfig, PluginHost, PluginHostError};
 use crate::providers::{Broker, HttpTransport, Pacing, Providers};
-use crate::queue::span_queue;
 use crate::secrets::Secrets;
 use crate::store::{Store, StoreError};
 use crate::supervise::Supervisor;
-use crate::writer::spawn_writer;
 use ember_sandbox::Services;
 
 /// Why the server could not start or stopped abnormally.
@@ -48,9 +48,6 @@ pub enum ServerError {
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretError),
 }
-
-/// The settings key under which the API stores the ingest pipeline.
-pub const PIPELINE_SETTING: &str = "ingest_pipeline";
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
 pub struct Server {
@@ -122,7 +119,7 @@ impl Server {
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
         let jobs = crate::evaluation::JobSignal::default();
-        let tasks = crate::prompt_task::TaskRunner::new(
+        let tasks = crate::evaluation::prompt_task::TaskRunner::new(
             store.clone(),
             providers.clone(),
             plugins.clone(),
@@ -140,7 +137,7 @@ impl Server {
             secrets,
             providers,
             tasks: tasks.clone(),
-            ui: crate::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
+            ui: crate::api::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
             events,
             supervisor: supervisor.clone(),
         };
@@ -172,22 +169,22 @@ impl Server {
         };
         let root_path = config.root_path.clone();
         let app = api::router(state).map_request(move |mut request: axum::extract::Request| {
-            if let Some(uri) = crate::ui::strip_root_path(&root_path, request.uri()) {
+            if let Some(uri) = crate::api::ui::strip_root_path(&root_path, request.uri()) {
                 *request.uri_mut() = uri;
             }
             request
         });
-        let limits = crate::http_listener::ListenerLimits {
+        let limits = crate::api::listener::ListenerLimits {
             header_timeout: Duration::from_secs(config.header_timeout_seconds.max(1)),
             body_timeout: Duration::from_secs(config.body_timeout_seconds.max(1)),
             max_connections: config.max_connections,
         };
-        let http_server = crate::http_listener::serve(http, app, limits, stopped());
+        let http_server = crate::api::listener::serve(http, app, limits, stopped());
         // gRPC through the same listener, so that it gets the same timeouts and connection cap.
         let otlp_grpc = ServiceExt::<axum::extract::Request>::map_response(TraceService::new(ingestor), |response| {
             response.map(axum::body::Body::new)
         });
-        let grpc_server = crate::http_listener::serve(grpc, otlp_grpc, limits, stopped());
+        let grpc_server = crate::api::listener::serve(grpc, otlp_grpc, limits, stopped());
         let http_task = supervisor.spawn_essential("http-server", stop_tx.subscribe(), async move {
             http_server.await.map_err(ServerError::Http)
         });
@@ -288,7 +285,7 @@ async fn load_pipeline(config: &ServeConfig, store: &Store, plugins: &PluginHost
                 .map_err(|err| ServerError::Pipeline(format!("reading {}: {err}", path.display())))?;
             (path.display().to_string(), text)
         }
-        None => match store.setting(PIPELINE_SETTING).await? {
+        None => match PipelineConfig::load_stored(store).await? {
             Some(text) => ("the database".to_owned(), text),
             None => return Ok(Pipeline::default()),
         },

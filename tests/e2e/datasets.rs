@@ -215,10 +215,10 @@ async fn uploads_versions_and_exports(backend: Backend) {
     assert_eq!(after["data"]["examples"][0]["id"], new["data"]["examples"][0]["id"], "kept examples keep their id");
 
     // Unknown ids are 404s; delete removes the dataset.
-    let missing = ember::api::global_id("Dataset", 999_999);
+    let missing = ember::ids::global_id("Dataset", 999_999);
     assert_eq!(ember.get_json(&format!("/v1/datasets/{missing}")).await.0, 404);
     assert_eq!(ember.get_json(&format!("/v1/datasets/{missing}/examples")).await.0, 404);
-    let bad_version = ember::api::global_id("DatasetVersion", 999_999);
+    let bad_version = ember::ids::global_id("DatasetVersion", 999_999);
     assert_eq!(ember.get_json(&format!("/v1/datasets/{dataset_id}/examples?version_id={bad_version}")).await.0, 404);
     let response = ember.client.delete(ember.url(&format!("/v1/datasets/{dataset_id}"))).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 204);

@@ -129,7 +129,7 @@ async fn experiment_lifecycle(backend: Backend) {
     bad_kind["annotator_kind"] = json!("ROBOT");
     assert_eq!(post_json(&ember, "/v1/experiment_evaluations", &bad_kind).await.0, 422);
     let mut unknown_run = evaluation(&run_ids[0], "acc", 1.0, None);
-    unknown_run["experiment_run_id"] = json!(ember::api::global_id("ExperimentRun", 999_999));
+    unknown_run["experiment_run_id"] = json!(ember::ids::global_id("ExperimentRun", 999_999));
     assert_eq!(post_json(&ember, "/v1/experiment_evaluations", &unknown_run).await.0, 404);
     let path =
         format!("/v1/experiments/{exp_id}/incomplete-evaluations?evaluation_name=acc&evaluation_name=f1&limit=50");
@@ -164,7 +164,7 @@ async fn experiment_lifecycle(backend: Backend) {
     assert_eq!(reader.records().count(), 5);
 
     // Unknown ids, then delete.
-    let missing = ember::api::global_id("Experiment", 999_999);
+    let missing = ember::ids::global_id("Experiment", 999_999);
     assert_eq!(ember.get_json(&format!("/v1/experiments/{missing}")).await.0, 404);
     assert_eq!(ember.get_json(&format!("/v1/experiments/{missing}/runs")).await.0, 404);
     assert_eq!(ember.get_json("/v1/experiments/not-an-id").await.0, 422);

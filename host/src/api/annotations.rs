@@ -14,11 +14,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, iso_time, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::projects::ProjectRequest;
 use super::AppState;
+use crate::ids::{global_id, parse_global_id};
 use crate::store::{AnnotationDelete, AnnotationQuery, AnnotationRow, AnnotationTarget, NewAnnotation};
+use crate::time::iso_time;
 
 /// Annotator kinds Phoenix accepts.
 pub const ANNOTATOR_KINDS: [&str; 3] = ["LLM", "CODE", "HUMAN"];

@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{global_id, parse_global_id, ApiError, ApiResult, AppState};
+use crate::ids::{global_id, parse_global_id};
+
+use super::{ApiError, ApiResult, AppState};
 use crate::store::CompareEvaluation;
 
 /// The compare route.

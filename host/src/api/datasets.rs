@@ -12,10 +12,11 @@ use serde_json::{json, Value};
 
 use super::dataset_upload::read_upload;
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, iso_time, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::AppState;
+use crate::ids::{global_id, parse_global_id};
 use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, Store, UploadOutcome};
+use crate::time::iso_time;
 
 /// The datasets routes.
 pub fn routes() -> Router<AppState> {

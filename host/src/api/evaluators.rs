@@ -10,7 +10,11 @@ use ember_sandbox::World;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{global_id, iso_time, params, ApiError, ApiResult, AppState};
+use crate::ids::global_id;
+
+use crate::time::iso_time;
+
+use super::{params, ApiError, ApiResult, AppState};
 use crate::store::{EvaluatorRow, JobCounts, NewEvaluator};
 
 /// The evaluator routes.

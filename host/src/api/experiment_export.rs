@@ -11,9 +11,10 @@ use serde_json::{json, Value};
 use super::datasets::{cell, parse_json};
 use super::error::{ApiError, ApiResult};
 use super::experiments::resolve;
-use super::ids::{global_id, iso_time};
 use super::AppState;
+use crate::ids::global_id;
 use crate::store::{EvaluationRow, ExampleRow, RunRow};
+use crate::time::iso_time;
 
 /// Per-evaluation CSV columns after `annotation_{name}_`.
 const EVAL_COLUMNS: [&str; 9] = [

@@ -15,10 +15,11 @@ use serde_json::{json, Map, Value};
 use super::datasets::{example_view, parse_json, resolve as resolve_dataset, resolve_version};
 use super::error::{ApiError, ApiResult};
 use super::experiment_export::{export_csv, export_json};
-use super::ids::{global_id, iso_time, parse_global_id, parse_time};
 use super::params::{next_page_start, Params};
 use super::AppState;
+use crate::ids::{global_id, parse_global_id};
 use crate::store::{ExperimentRow, NewEvaluation, NewExperiment, NewRun, RunRow, Store};
+use crate::time::{iso_time, parse_time};
 
 /// The experiments routes.
 pub fn routes() -> Router<AppState> {

@@ -10,7 +10,8 @@ mod error;
 pub(crate) mod evaluators;
 mod experiment_export;
 mod experiments;
-mod ids;
+pub(crate) mod graphql;
+pub mod listener;
 mod params;
 mod playground;
 mod plugins;
@@ -22,14 +23,13 @@ mod secrets;
 mod sessions;
 mod span_query;
 mod spans;
+mod state;
 mod system;
 mod traces;
+pub(crate) mod ui;
 mod views;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -37,51 +37,7 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use ids::{global_id, iso_time, keyed_cursor, parse_global_id, parse_keyed_cursor, parse_time};
-
-use crate::ingest::Ingestor;
-use crate::metrics::Metrics;
-use crate::plugins::PluginHost;
-use crate::store::Store;
-
-/// What the handlers share.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub ingestor: Ingestor,
-    pub plugins: PluginHost,
-    pub metrics: Arc<Metrics>,
-    /// Cleared when shutdown begins, so that `/readyz` turns load balancers away first.
-    pub accepting: Arc<AtomicBool>,
-    /// Wakes the evaluation worker when jobs are queued.
-    pub jobs: crate::evaluation::JobSignal,
-    /// Largest plugin component `POST /v1/plugins` accepts.
-    pub max_plugin_bytes: usize,
-    /// Stored secrets (provider API keys).
-    pub secrets: crate::secrets::Secrets,
-    /// Provider plugins with pacing and retries.
-    pub providers: crate::providers::Providers,
-    /// Server-side prompt tasks of experiments.
-    pub tasks: crate::prompt_task::TaskRunner,
-    /// The web UI and the root path it is served under.
-    pub ui: crate::ui::UiAssets,
-    /// Notices of committed spans, for live views.
-    pub events: crate::live::SpanEvents,
-    /// The supervised background tasks: one given up on fails health checks.
-    pub supervisor: crate::supervise::Supervisor,
-}
-
-impl FromRef<AppState> for crate::ui::UiAssets {
-    fn from_ref(state: &AppState) -> Self {
-        state.ui.clone()
-    }
-}
-
-impl FromRef<AppState> for Ingestor {
-    fn from_ref(state: &AppState) -> Self {
-        state.ingestor.clone()
-    }
-}
+pub use state::AppState;
 
 /// OTLP/HTTP exports handled at once; more wait for a slot before their bodies are read, so that
 /// buffered bodies stay within `MAX_EXPORTS_IN_FLIGHT × EMBER_MAX_BODY_BYTES`.
@@ -119,12 +75,12 @@ pub fn router(state: AppState) -> Router {
         .merge(playground::routes())
         .merge(prompt_tasks::routes())
         .merge(secrets::routes())
-        .merge(crate::graphql::routes(&state))
+        .merge(crate::api::graphql::routes(&state))
         .route("/arize_phoenix_version", get(system::version))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
-        .fallback(crate::ui::fallback)
+        .fallback(crate::api::ui::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         // Big JSON replies (a 10,000-span trace is ~2 MB) shrink ~8×; the embedded UI's files
         // are already compressed and pass through.

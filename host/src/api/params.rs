@@ -2,7 +2,8 @@
 //! them, and the lookups of the rows path parameters name.
 
 use super::error::{ApiError, ApiResult};
-use super::{parse_global_id, AppState};
+use super::AppState;
+use crate::ids::parse_global_id;
 use crate::store::ExperimentRow;
 
 /// The decoded pairs of a query string.
@@ -68,7 +69,7 @@ impl Params {
     /// An ISO 8601 time parameter as Unix nanoseconds.
     pub fn time(&self, name: &str) -> ApiResult<Option<i64>> {
         let Some(raw) = self.get(name) else { return Ok(None) };
-        super::ids::parse_time(raw)
+        crate::time::parse_time(raw)
             .map(Some)
             .ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
     }

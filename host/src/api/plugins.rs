@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use super::{ApiError, ApiResult, AppState};
 use crate::plugins::{Pipeline, PipelineConfig};
-use crate::server::PIPELINE_SETTING;
 
 /// `GET /v1/ingest_pipeline`: the pipeline in force.
 pub async fn pipeline(State(state): State<AppState>) -> Json<Value> {
@@ -22,7 +21,7 @@ pub async fn set_pipeline(State(state): State<AppState>, body: Bytes) -> ApiResu
         serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid pipeline: {err}")))?;
     let pipeline = Pipeline::build(config, &state.plugins).map_err(|err| ApiError::invalid(err.to_string()))?;
     let text = serde_json::to_string(pipeline.config()).map_err(|err| ApiError::invalid(err.to_string()))?;
-    state.store.put_setting(PIPELINE_SETTING, &text).await?;
+    PipelineConfig::save_stored(&state.store, &text).await?;
     let config = pipeline.config().clone();
     state.ingestor.set_pipeline(pipeline);
     tracing::info!(stages = config.stages.len(), "ingest pipeline replaced");

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::AppState;
+use crate::ids::{global_id, parse_global_id};
 use crate::ingest::DEFAULT_PROJECT;
 use crate::store::{ProjectRow, Store};
 

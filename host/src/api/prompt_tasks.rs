@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::playground::prompt_error;
-use super::{global_id, params, ApiError, ApiResult, AppState};
-use crate::prompt_task::TaskError;
+use super::{params, ApiError, ApiResult, AppState};
+use crate::evaluation::prompt_task::TaskError;
+use crate::ids::global_id;
 use crate::providers::prompt::PromptSelector;
 use crate::store::ExperimentCounts;
 

@@ -12,9 +12,9 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, parse_global_id};
 use super::params::{next_page_start, Params};
 use super::AppState;
+use crate::ids::{global_id, parse_global_id};
 use crate::prompts::validate::{version_data, VersionData};
 use crate::prompts::{is_identifier, PromptIdentifier};
 use crate::store::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord, Store};

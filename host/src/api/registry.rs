@@ -11,7 +11,9 @@ use ember_sandbox::{Grants, Limits};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{iso_time, ApiError, ApiResult, AppState};
+use crate::time::iso_time;
+
+use super::{ApiError, ApiResult, AppState};
 use crate::plugins::{InstalledPlugin, Manifest, RegistryError, Upload};
 use crate::store::PluginRecord;
 

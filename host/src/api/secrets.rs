@@ -9,7 +9,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{iso_time, ApiError, ApiResult, AppState};
+use crate::time::iso_time;
+
+use super::{ApiError, ApiResult, AppState};
 use crate::secrets::SecretError;
 
 pub fn routes() -> Router<AppState> {

@@ -7,10 +7,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, parse_global_id};
 use super::params::next_page_start;
 use super::projects::ProjectRequest;
 use super::{views, AppState};
+use crate::ids::{global_id, parse_global_id};
 use crate::store::{SessionQuery, TraceRow};
 
 /// Largest page; Phoenix sets none, but an unbounded page is an easy way to exhaust memory.

@@ -6,10 +6,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
 use super::params::{next_page_start, Params};
 use super::projects::ProjectRequest;
 use super::{views, AppState};
+use crate::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
 use crate::ingest::openinference::SPAN_KINDS;
 use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
 

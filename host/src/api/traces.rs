@@ -8,10 +8,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::{keyed_cursor, parse_global_id, parse_keyed_cursor};
 use super::params::next_page_start;
 use super::projects::ProjectRequest;
 use super::{views, AppState};
+use crate::ids::{keyed_cursor, parse_global_id, parse_keyed_cursor};
 use crate::store::{SpanRow, TraceCursor, TraceQuery, TraceRow, TraceSort};
 
 const MAX_LIMIT: i64 = 1000;

@@ -2,9 +2,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ids::{global_id, iso_time};
+use crate::ids::global_id;
+
 use crate::attributes::flatten;
 use crate::store::{SessionRow, SpanRow, TraceRow};
+use crate::time::iso_time;
 
 /// Phoenix's `Span`: flat dotted attributes without `openinference.span.kind`, ISO times.
 pub fn span(row: &SpanRow) -> Value {

@@ -9,4 +9,4 @@ pub mod summary;
 pub mod table;
 pub mod task;
 
-pub use plugin::{run, PluginCommand, RunArgs};
+pub use plugin::{run, PluginCommand};

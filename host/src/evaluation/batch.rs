@@ -53,7 +53,7 @@ impl Runner {
     /// claimed.
     pub(super) async fn run_once(&self, stopped: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let started = std::time::Instant::now();
-        let lease_until = crate::store::now_ns().saturating_add(duration_ns(self.config.lease));
+        let lease_until = crate::time::now_ns().saturating_add(duration_ns(self.config.lease));
         let jobs = self.store.claim_jobs(self.config.batch, lease_until).await?;
         if jobs.is_empty() {
             self.flush().await?;
@@ -120,7 +120,7 @@ impl Runner {
                     _ = &mut done => return,
                 }
                 let current = lease.load(Ordering::SeqCst);
-                let renewed = crate::store::now_ns().saturating_add(length);
+                let renewed = crate::time::now_ns().saturating_add(length);
                 match store.renew_leases(current, renewed).await {
                     Ok(_) => lease.store(renewed, Ordering::SeqCst),
                     Err(err) => tracing::warn!(error = %err, "renewing an evaluation lease failed"),
@@ -234,7 +234,7 @@ async fn record(
     outcomes: Vec<Done>,
     lease_until: i64,
 ) -> Result<(), StoreError> {
-    let now = crate::store::now_ns();
+    let now = crate::time::now_ns();
     let mut finished = Vec::new();
     let mut retries: HashMap<(i64, bool), (Vec<i64>, String)> = HashMap::new();
     for outcome in outcomes {

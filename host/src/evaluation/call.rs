@@ -54,7 +54,7 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: 
             attempts: job.attempts,
         };
     }
-    let start_ns = crate::store::now_ns();
+    let start_ns = crate::time::now_ns();
     let failed = |kind: &str, message: String, identity: Option<&InstalledPlugin>| {
         let (name, version, sha256) = identity.map_or_else(
             || (String::new(), String::new(), String::new()),
@@ -73,7 +73,7 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: 
                 error_kind: Some(kind.to_owned()),
                 metadata: "{}".into(),
                 start_ns,
-                end_ns: crate::store::now_ns(),
+                end_ns: crate::time::now_ns(),
                 plugin_name: name,
                 plugin_version: version,
                 plugin_sha256: sha256,
@@ -117,7 +117,7 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: 
     };
     let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
     metrics.record_call(&plugin.record.name, outcome, report.instructions, report.elapsed);
-    let end_ns = crate::store::now_ns();
+    let end_ns = crate::time::now_ns();
     match report.outcome {
         Ok(scores) => Done::Finished(FinishedJob {
             job_id: job.id,

@@ -10,6 +10,7 @@
 mod batch;
 mod call;
 mod outcome;
+pub mod prompt_task;
 
 use std::sync::Arc;
 use std::time::Duration;

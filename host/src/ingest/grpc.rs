@@ -17,7 +17,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Compression, Encoding, IngestError, Ingestor};
-use crate::queue::QueueError;
+use crate::ingest::queue::QueueError;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 

@@ -8,7 +8,7 @@ use prost::Message;
 
 use super::compression::{Compression, InflateError};
 use super::{Encoding, IngestError, Ingestor};
-use crate::queue::QueueError;
+use crate::ingest::queue::QueueError;
 
 /// Seconds a client should wait before retrying when the queue is full.
 const RETRY_AFTER_SECONDS: &str = "1";

@@ -5,6 +5,9 @@ pub mod grpc;
 pub mod http;
 pub mod openinference;
 pub mod otlp;
+pub mod queue;
+pub mod write_health;
+pub mod writer;
 
 use std::sync::Arc;
 
@@ -14,10 +17,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess
 pub use compression::{Compression, InflateError};
 pub use otlp::{DecodeError, Decoded, DEFAULT_PROJECT};
 
+use crate::ingest::queue::{QueueError, SpanQueue};
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::plugins::{Pipeline, PipelineError};
-use crate::queue::{QueueError, SpanQueue};
 
 /// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
 /// the async workers that serve other requests.
@@ -149,7 +152,7 @@ impl Ingestor {
     }
 
     /// What the span writer last saw of the store.
-    pub fn write_health(&self) -> &crate::write_health::WriteHealth {
+    pub fn write_health(&self) -> &crate::ingest::write_health::WriteHealth {
         self.queue.health()
     }
 
@@ -257,7 +260,7 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::Span;
 
     use super::*;
-    use crate::queue::span_queue;
+    use crate::ingest::queue::span_queue;
 
     fn record(n: u8, attributes: &str) -> SpanRecord {
         let span = Span { trace_id: vec![n; 16], span_id: vec![n; 8], name: format!("s{n}"), ..Default::default() };
@@ -277,7 +280,7 @@ mod tests {
 
         // Sized by their text as an export is by its body: while the batch holds 2 of the 4
         // permits, one span of 5 permits' worth (at most the capacity, 4) is refused.
-        let big = format!("{{\"k\":\"{}\"}}", "x".repeat(5 * crate::queue::SPAN_BYTES));
+        let big = format!("{{\"k\":\"{}\"}}", "x".repeat(5 * crate::ingest::queue::SPAN_BYTES));
         assert!(matches!(
             ingestor.ingest_records(vec![record(3, &big)], "provider").await,
             Err(IngestError::Queue(QueueError::Full))

@@ -101,6 +101,21 @@ pub fn default_stage_limits() -> Limits {
     Limits { fuel: 4_000_000_000, deadline: Duration::from_secs(5), ..Limits::default() }
 }
 
+/// The settings key under which the ingest pipeline set through the API is stored.
+const PIPELINE_SETTING: &str = "ingest_pipeline";
+
+impl PipelineConfig {
+    /// The pipeline stored through the API, as its JSON text, if one was.
+    pub async fn load_stored(store: &crate::store::Store) -> Result<Option<String>, crate::store::StoreError> {
+        store.setting(PIPELINE_SETTING).await
+    }
+
+    /// Stores `text` (a pipeline's JSON) as the pipeline the server starts with.
+    pub async fn save_stored(store: &crate::store::Store, text: &str) -> Result<(), crate::store::StoreError> {
+        store.put_setting(PIPELINE_SETTING, text).await
+    }
+}
+
 impl Pipeline {
     /// Resolves every stage against the installed plugins.
     pub fn build(config: PipelineConfig, host: &PluginHost) -> Result<Self, PipelineError> {

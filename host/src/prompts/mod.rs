@@ -106,7 +106,7 @@ pub enum PromptIdentifier {
 impl PromptIdentifier {
     /// A Prompt GlobalID becomes its row id; anything else must be a valid name.
     pub fn parse(identifier: &str) -> Option<Self> {
-        if let Some(id) = crate::api::parse_global_id("Prompt", identifier) {
+        if let Some(id) = crate::ids::parse_global_id("Prompt", identifier) {
             return Some(Self::Id(id));
         }
         is_identifier(identifier).then(|| Self::Name(identifier.to_owned()))
@@ -140,10 +140,10 @@ mod tests {
 
     #[test]
     fn prompt_identifiers_are_ids_or_names() {
-        let id = crate::api::global_id("Prompt", 7);
+        let id = crate::ids::global_id("Prompt", 7);
         assert_eq!(PromptIdentifier::parse(&id), Some(PromptIdentifier::Id(7)));
         assert_eq!(PromptIdentifier::parse("qa"), Some(PromptIdentifier::Name("qa".into())));
-        assert_eq!(PromptIdentifier::parse(&crate::api::global_id("Dataset", 7)), None);
+        assert_eq!(PromptIdentifier::parse(&crate::ids::global_id("Dataset", 7)), None);
         assert_eq!(PromptIdentifier::parse("Not Valid"), None);
     }
 }

@@ -30,7 +30,7 @@ async fn references_resolve_to_versions() {
         let store = store.clone();
         async move { store.resolve_prompt_version(&reference).await.expect("resolved").map(|v| v.id) }
     };
-    let prompt_gid = crate::api::global_id("Prompt", v1.prompt_id);
+    let prompt_gid = crate::ids::global_id("Prompt", v1.prompt_id);
     assert_eq!(resolve(PromptRef::Version(v1.id)).await, Some(v1.id));
     assert_eq!(resolve(PromptRef::Latest("qa".into())).await, Some(v2.id));
     assert_eq!(resolve(PromptRef::Latest(prompt_gid.clone())).await, Some(v2.id));

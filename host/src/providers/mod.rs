@@ -121,7 +121,7 @@ impl Providers {
         policy: RetryPolicy,
         deadline: Option<Instant>,
     ) -> ChatOutcome {
-        let started_ns = crate::store::now_ns();
+        let started_ns = crate::time::now_ns();
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + DEFAULT_BUDGET);
         let mut outcome = ChatOutcome {
@@ -195,7 +195,7 @@ impl Providers {
     /// [`Providers::chat_blocking`] on the blocking pool.
     pub async fn chat(&self, provider: String, request: ChatRequest, policy: RetryPolicy) -> ChatOutcome {
         let providers = self.clone();
-        let started_ns = crate::store::now_ns();
+        let started_ns = crate::time::now_ns();
         tokio::task::spawn_blocking(move || providers.chat_blocking(&provider, &request, policy, None))
             .await
             .unwrap_or_else(|_| ChatOutcome {

@@ -42,7 +42,7 @@ pub enum PromptError {
 impl PromptSelector {
     fn reference(&self) -> Result<PromptRef, PromptError> {
         if let Some(id) = &self.prompt_version_id {
-            let row = crate::api::parse_global_id("PromptVersion", id)
+            let row = crate::ids::parse_global_id("PromptVersion", id)
                 .or_else(|| id.parse().ok())
                 .ok_or_else(|| PromptError::BadVersionId(id.clone()))?;
             return Ok(PromptRef::Version(row));

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use super::sql::{Dialect, Param, Sql};
-use super::write::{now_ns, span_key};
+use super::write::span_key;
 use super::{Result, Store};
+use crate::time::now_ns;
 
 /// Ids bound per statement when resolving or filtering by many targets.
 const CHUNK: usize = 500;

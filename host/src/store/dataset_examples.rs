@@ -8,8 +8,9 @@ use serde_json::{Number, Value};
 use super::datasets::json_text;
 use super::sql::{Dialect, Param};
 use super::tx::Tx;
-use super::write::{now_ns, span_key};
+use super::write::span_key;
 use super::{Result, Store, StoreError};
+use crate::time::now_ns;
 
 /// One example as of a dataset version, its JSON columns as text.
 #[derive(Debug, Clone, sqlx::FromRow)]

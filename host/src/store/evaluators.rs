@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Dialect, Result, Store, StoreError};
+use crate::time::now_ns;
 
 /// An evaluator plugin attached to an experiment.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -10,8 +10,8 @@ use super::datasets::json_text;
 use super::evaluations::EvaluationValues;
 use super::sql::{Dialect, Param};
 use super::tx::Tx;
-use super::write::now_ns;
 use super::{Result, Store, StoreError};
+use crate::time::now_ns;
 
 /// One experiment run, its output as JSON text.
 #[derive(Debug, Clone, sqlx::FromRow)]

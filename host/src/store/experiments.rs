@@ -3,8 +3,8 @@
 
 use super::datasets::json_text;
 use super::sql::{Dialect, Param};
-use super::write::now_ns;
 use super::{Result, Store};
+use crate::time::now_ns;
 
 /// One experiment. `counts` is filled only by the lookups whose responses show it
 /// (`experiment_with_counts`, `list_experiments`, `create_experiment`, `update_experiment`):

@@ -4,8 +4,8 @@
 
 use super::evaluations::EvaluationValues;
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Dialect, Result, Sql, Store};
+use crate::time::now_ns;
 
 /// A job this server holds the lease of.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]

@@ -58,7 +58,6 @@ pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use rows::{SessionRow, SpanRow, TraceRow};
 pub use secrets::{SealedSecret, SecretChanges};
 pub use sql::{Dialect, Param, Sql};
-pub(crate) use write::now_ns;
 pub use write::WriteOutcome;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");

@@ -1,8 +1,8 @@
 //! Project rows: create, read, update, delete.
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Result, Store, StoreError};
+use crate::time::now_ns;
 
 /// One project.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -3,8 +3,8 @@
 //! is taken up again by the next server to look.
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Result, Store};
+use crate::time::now_ns;
 
 /// A stored prompt task.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,9 +4,10 @@ use serde_json::Value;
 
 use super::datasets::json_text;
 use super::sql::{Dialect, Param, Sql};
-use super::{now_ns, Result, Store};
+use super::{Result, Store};
 use crate::prompts::validate::VersionData;
 use crate::prompts::{PromptIdentifier, PromptRef, PromptVersion};
+use crate::time::now_ns;
 
 /// One prompt.
 #[derive(Debug, Clone, sqlx::FromRow)]

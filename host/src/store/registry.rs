@@ -2,8 +2,8 @@
 //! point at them, with each plugin's manifest, grants and limits.
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Dialect, Result, Store, StoreError};
+use crate::time::now_ns;
 
 /// One registered plugin version. JSON columns are returned as text.
 #[derive(Debug, Clone, sqlx::FromRow)]

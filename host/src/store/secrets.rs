@@ -2,8 +2,8 @@
 //! opening happen in `crate::secrets`.
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Result, Store};
+use crate::time::now_ns;
 
 /// One stored secret, still sealed.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,8 +1,8 @@
 //! Key-value server settings stored in the database (currently the ingest pipeline).
 
 use super::sql::Param;
-use super::write::now_ns;
 use super::{Result, Store};
+use crate::time::now_ns;
 
 impl Store {
     /// The stored value of a setting.

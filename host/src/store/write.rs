@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::sql::{Dialect, Param, Sql};
 use super::{Pools, Result, Store};
 use crate::model::SpanRecord;
+use crate::time::now_ns;
 
 /// Rows per multi-row INSERT. 25 columns × 400 rows stays well under both SQLite's (32,766)
 /// and PostgreSQL's (65,535) bind-parameter limits while amortising statement overhead.
@@ -142,11 +143,6 @@ pub(crate) fn span_key(span_id: &str) -> Option<i64> {
         return None;
     }
     u64::from_str_radix(span_id, 16).ok().map(|key| i64::from_ne_bytes(key.to_ne_bytes()))
-}
-
-/// Current time in Unix nanoseconds.
-pub(crate) fn now_ns() -> i64 {
-    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
 #[derive(Debug)]

@@ -181,9 +181,9 @@ async fn datasets_and_experiments(backend: Backend) {
     assert_eq!(listed, json!({ "datasets": [{ "id": dataset, "exampleCount": 3 }] }));
 
     // Unknown ids are null; malformed ones an error.
-    let missing = ember::api::global_id("Dataset", 999_999);
+    let missing = ember::ids::global_id("Dataset", 999_999);
     assert_eq!(data(&ember, DATASET, json!({ "id": missing })).await, json!({ "dataset": null }));
-    let missing = ember::api::global_id("Experiment", 999_999);
+    let missing = ember::ids::global_id("Experiment", 999_999);
     assert_eq!(data(&ember, EXPERIMENT, json!({ "id": missing })).await, json!({ "experiment": null }));
     let message = error(&ember, EXPERIMENT, json!({ "id": "not-an-id" })).await;
     assert!(message.contains("not-an-id"), "{message}");

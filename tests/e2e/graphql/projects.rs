@@ -43,7 +43,7 @@ async fn project_totals(backend: Backend) {
         let found = data(&ember, query, json!({ "id": key })).await;
         assert_eq!(found["project"], json!({ "id": id, "name": "gql", "spanCount": 8, "tokenTotal": 49 }), "{key}");
     }
-    for key in ["nope".to_owned(), ember::api::global_id("Project", 999_999)] {
+    for key in ["nope".to_owned(), ember::ids::global_id("Project", 999_999)] {
         assert_eq!(data(&ember, query, json!({ "id": key })).await, json!({ "project": null }), "{key}");
     }
     db.cleanup().await;

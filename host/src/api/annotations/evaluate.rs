@@ -17,12 +17,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::super::error::{ApiError, ApiResult};
-use super::super::ids::parse_time;
 use super::super::projects::ProjectRequest;
 use super::super::AppState;
 use crate::ingest::openinference::SPAN_KINDS;
 use crate::plugins::ResolvedPlugin;
 use crate::store::{AnnotationTarget, NewAnnotation, SpanCursor, SpanQuery, SpanRow, SpanSort};
+use crate::time::parse_time;
 
 /// Spans evaluated when the filter sets no limit.
 const DEFAULT_LIMIT: i64 = 1000;

@@ -23,11 +23,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::ids::parse_time;
 use super::params::Params;
 use super::{views, AppState};
 use crate::ingest::DEFAULT_PROJECT;
 use crate::store::SpanRow;
+use crate::time::parse_time;
 use frame::{Column, Frame};
 use scan::{ScanBudget, Scope, MAX_SCANNED_ROWS, PAGE};
 

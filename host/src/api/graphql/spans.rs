@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::loaders::{SpanAnnotations, SpanKey};
 use super::{internal, json_column};
-use crate::api::{iso_time, AppState};
+use crate::api::AppState;
 use crate::store::{AnnotationRow, AnnotationTarget, NewAnnotation, SpanRow};
+use crate::time::iso_time;
 
 /// A stored span.
 pub struct Span(pub SpanRow);

@@ -6,8 +6,9 @@ use async_graphql::{Context, Json, Object, SimpleObject, ID};
 use serde_json::{json, Map, Value};
 
 use super::{internal, json_column, state};
-use crate::api::{global_id, iso_time};
+use crate::ids::global_id;
 use crate::store::{DatasetRow, EvaluationRow, ExperimentRow, RunRow};
+use crate::time::iso_time;
 
 /// Most examples, versions, experiments or runs one field returns.
 const MAX_ROWS: i64 = 1000;

@@ -7,9 +7,11 @@ use super::loaders::ProjectStatsLoader;
 use super::spans::Span;
 use super::traces::Session;
 use super::{internal, state};
-use crate::api::{global_id, iso_time, keyed_cursor, parse_global_id, parse_keyed_cursor, parse_time, AppState};
+use crate::api::AppState;
+use crate::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
 use crate::ingest::openinference::SPAN_KINDS;
 use crate::store::{ProjectRow, ProjectStats, SessionQuery, SpanCursor, SpanQuery, SpanSort, SpanValueColumn, Store};
+use crate::time::{iso_time, parse_time};
 
 /// Largest page of spans or sessions.
 const MAX_PAGE: i32 = 500;

@@ -6,8 +6,10 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use super::loaders::{SessionTurns, Turn};
 use super::spans::Annotation;
 use super::{internal, state};
-use crate::api::{global_id, iso_time, AppState};
+use crate::api::AppState;
+use crate::ids::global_id;
 use crate::store::{AnnotationQuery, AnnotationTarget, SessionRow, TraceRow, TreeSpanRow};
+use crate::time::iso_time;
 
 /// A trace by its OpenTelemetry id.
 pub async fn one(state: &AppState, trace_id: &str) -> async_graphql::Result<Option<Trace>> {

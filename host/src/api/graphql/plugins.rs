@@ -4,8 +4,8 @@ use async_graphql::{Context, Json, Object, SimpleObject};
 use serde_json::Value;
 
 use super::{json_column, state};
-use crate::api::iso_time;
 use crate::store::PluginRecord;
+use crate::time::iso_time;
 
 /// A registered plugin version.
 pub struct Plugin(pub PluginRecord);

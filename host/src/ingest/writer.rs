@@ -15,12 +15,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::ingest::queue::{QueueReceiver, QueuedBatch};
+use crate::ingest::write_health::WriteHealth;
 use crate::live::SpanEvents;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
-use crate::queue::{QueueReceiver, QueuedBatch};
 use crate::store::{Store, StoreError, WriteOutcome};
-use crate::write_health::WriteHealth;
 
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 

@@ -74,7 +74,7 @@ fn variables(input: &str) -> Map<String, Value> {
 }
 
 fn lease_until() -> i64 {
-    crate::store::now_ns().saturating_add(i64::try_from(LEASE.as_nanos()).unwrap_or(i64::MAX))
+    crate::time::now_ns().saturating_add(i64::try_from(LEASE.as_nanos()).unwrap_or(i64::MAX))
 }
 
 impl TaskRunner {
@@ -206,10 +206,10 @@ impl TaskRunner {
         input: String,
         repetition: i64,
     ) -> bool {
-        let started_ns = crate::store::now_ns();
+        let started_ns = crate::time::now_ns();
         let request = prompt::request(version, &variables(&input), spec.model.clone());
         let (output, error, trace_id, end_ns) = match request {
-            Err(err) => ("null".to_owned(), Some(err.to_string()), None, crate::store::now_ns()),
+            Err(err) => ("null".to_owned(), Some(err.to_string()), None, crate::time::now_ns()),
             Ok(request) => {
                 let policy = RetryPolicy { max_attempts: spec.max_attempts, ..self.providers.policy() };
                 let outcome = self.providers.chat(spec.provider.clone(), request.clone(), policy).await;
@@ -217,8 +217,8 @@ impl TaskRunner {
                     project: project.to_owned(),
                     name: "ChatCompletion".into(),
                     attributes: vec![
-                        ("ember.experiment_id".into(), crate::api::global_id("Experiment", experiment.id)),
-                        ("ember.dataset_example_id".into(), crate::api::global_id("DatasetExample", example_id)),
+                        ("ember.experiment_id".into(), crate::ids::global_id("Experiment", experiment.id)),
+                        ("ember.dataset_example_id".into(), crate::ids::global_id("DatasetExample", example_id)),
                     ],
                 };
                 let trace_id = match record_call(&self.ingestor, &self.plugins, &request, &outcome, &record).await {
@@ -228,7 +228,7 @@ impl TaskRunner {
                         None
                     }
                 };
-                let end_ns = crate::store::now_ns();
+                let end_ns = crate::time::now_ns();
                 match &outcome.result {
                     Ok(response) => (wire::run_output(response).to_string(), None, trace_id, end_ns),
                     Err(err) => ("null".to_owned(), Some(format!("{}: {err}", err.kind())), trace_id, end_ns),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use crate::ingest::write_health::WriteHealth;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::store::StorageFault;
-use crate::write_health::WriteHealth;
 
 /// Encoded bytes one queue permit stands for: a typical OpenInference span (1–2 KB of protobuf)
 /// takes one permit, a span carrying a 1 MB document takes about 500.
@@ -93,7 +93,7 @@ impl SpanQueue {
             Err(tokio::sync::TryAcquireError::Closed) => return Err(QueueError::Closed),
         };
         self.tx
-            .send(QueuedBatch { spans, enqueued_ms: crate::store::now_ns() / 1_000_000, _permit: permit })
+            .send(QueuedBatch { spans, enqueued_ms: crate::time::now_ns() / 1_000_000, _permit: permit })
             .map_err(|_| QueueError::Closed)?;
         self.metrics.queue_depth.set(i64::from(self.capacity) - self.permits.available_permits() as i64);
         Ok(())

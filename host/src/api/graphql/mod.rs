@@ -21,7 +21,9 @@ use axum::routing::get;
 use axum::Router;
 use futures::Stream;
 
-use crate::api::{parse_global_id, AppState};
+use crate::ids::parse_global_id;
+
+use crate::api::AppState;
 
 use loaders::{ProjectStatsLoader, SessionTurns, SpanAnnotations};
 
