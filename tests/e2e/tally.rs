@@ -137,6 +137,25 @@ impl Background {
         format!("{counts:?}")
     }
 
+    /// Stops sending, stops the server with SIGTERM, and checks that every span acknowledged was
+    /// stored; prints the count under `label`. Returns what the sender saw.
+    pub async fn settle(self, label: &str, ember: Ember, db: &crate::harness::TestDb) -> Tally {
+        let tally = self.finish().await;
+        ember.terminate();
+        assert!(ember.wait(Duration::from_secs(60)).await, "a clean exit after SIGTERM");
+        let stored = db.stored_span_ids().await;
+        let lost = tally.lost(&stored);
+        eprintln!(
+            "{label}: {} acknowledged, {} exports refused, {} stored, {lost} lost",
+            tally.acked.len(),
+            tally.refused,
+            stored.len()
+        );
+        assert!(!tally.acked.is_empty(), "{label}: nothing was acknowledged");
+        assert_eq!(lost, 0, "{label}: acknowledged spans were lost");
+        tally
+    }
+
     /// Stops sending and returns what was seen.
     pub async fn finish(self) -> Tally {
         self.stop.store(true, Ordering::Relaxed);
