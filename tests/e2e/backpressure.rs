@@ -63,9 +63,12 @@ async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
         acknowledged.extend(ember::workload::span_ids(&request));
     }
     let refused = generator.request(10, "pressure");
-    let (status, headers, _) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;
+    let (status, headers, body) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;
     assert_eq!(status, 503);
     assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    // The HTTP body's google.rpc.Status carries the code the same refusal gets over gRPC.
+    let body = tonic_types::Status::decode(body).expect("a google.rpc.Status body");
+    assert_eq!(body.code, tonic::Code::ResourceExhausted as i32, "{}", body.message);
     let err = grpc_export(&ember, &refused).await.expect_err("grpc refused");
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
     let retry = tonic_types::StatusExt::get_details_retry_info(&err).and_then(|info| info.retry_delay);

@@ -13,11 +13,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{Grpc, NamedService, UnaryService};
-use tonic::{Code, Status};
+use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Compression, Encoding, IngestError, Ingestor};
-use crate::ingest::queue::QueueError;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -84,31 +83,22 @@ impl UnaryService<Bytes> for ExportMethod {
             let body = request.into_inner();
             match ingestor.export(body, Compression::None, Encoding::Protobuf, project, "grpc").await {
                 Ok(reply) => Ok(tonic::Response::new(reply)),
-                Err(IngestError::Decode(err)) => Err(Status::invalid_argument(err.to_string())),
-                Err(IngestError::Inflate(err)) => Err(Status::invalid_argument(err.to_string())),
-                Err(IngestError::Queue(QueueError::Full)) => {
-                    Err(retry_later(Code::ResourceExhausted, "ingest queue is full; retry later"))
-                }
-                Err(IngestError::Queue(QueueError::Storage(fault))) => {
-                    Err(retry_later(Code::Unavailable, fault.refusal()))
-                }
-                Err(IngestError::Queue(QueueError::Closed)) => {
-                    Err(retry_later(Code::Unavailable, "server is shutting down"))
-                }
-                Err(IngestError::Pipeline(err)) => Err(Status::unavailable(err.to_string())),
-                Err(IngestError::Internal) => Err(Status::internal("decoder task failed")),
+                Err(err) => Err(status_of(&err)),
             }
         })
     }
 }
 
-/// How long a refused exporter should wait, as HTTP's `Retry-After`.
-const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// A refusal the exporter retries, with a `google.rpc.RetryInfo` detail saying when: the OTLP
-/// exporters honour it (the gRPC counterpart of HTTP's 503 + `Retry-After`).
-fn retry_later(code: Code, message: &str) -> Status {
-    Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(RETRY_AFTER)))
+/// The gRPC status of a refused export; one worth retrying carries a `google.rpc.RetryInfo`
+/// detail saying when (the counterpart of HTTP's `Retry-After`), which OTLP exporters honour.
+fn status_of(err: &IngestError) -> Status {
+    let refusal = err.refusal();
+    match refusal.retry_after {
+        Some(wait) => {
+            Status::with_error_details(refusal.grpc, refusal.message, ErrorDetails::with_retry_info(Some(wait)))
+        }
+        None => Status::new(refusal.grpc, refusal.message),
+    }
 }
 
 /// Hands the request message over as bytes and encodes replies with prost.

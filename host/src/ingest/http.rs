@@ -6,12 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 
-use super::compression::{Compression, InflateError};
-use super::{Encoding, IngestError, Ingestor};
-use crate::ingest::queue::QueueError;
-
-/// Seconds a client should wait before retrying when the queue is full.
-const RETRY_AFTER_SECONDS: &str = "1";
+use super::compression::Compression;
+use super::{Encoding, Ingestor};
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error reply in protobuf.
 #[derive(Clone, PartialEq, Message)]
@@ -42,28 +38,14 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
             };
             ([(header::CONTENT_TYPE, mime(encoding))], body).into_response()
         }
-        Err(IngestError::Decode(err)) => error(encoding, StatusCode::BAD_REQUEST, err.to_string()),
-        Err(IngestError::Inflate(err @ InflateError::TooLarge(_))) => {
-            error(encoding, StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
-        }
-        Err(IngestError::Inflate(err)) => error(encoding, StatusCode::BAD_REQUEST, err.to_string()),
-        Err(IngestError::Queue(QueueError::Full)) => {
-            let mut response =
-                error(encoding, StatusCode::SERVICE_UNAVAILABLE, "ingest queue is full; retry later".into());
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        Err(err) => {
+            let refusal = err.refusal();
+            let mut response = rpc_error(encoding, refusal.http, refusal.grpc as i32, refusal.message);
+            if let Some(wait) = refusal.retry_after {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+            }
             response
         }
-        Err(IngestError::Queue(QueueError::Storage(fault))) => {
-            // 503 is one of the codes OTLP exporters retry; on a 507 they would drop the batch.
-            let mut response = error(encoding, StatusCode::SERVICE_UNAVAILABLE, fault.refusal().into());
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-            response
-        }
-        Err(IngestError::Queue(QueueError::Closed)) => {
-            error(encoding, StatusCode::SERVICE_UNAVAILABLE, "server is shutting down".into())
-        }
-        Err(IngestError::Pipeline(err)) => error(encoding, StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
-        Err(IngestError::Internal) => error(encoding, StatusCode::INTERNAL_SERVER_ERROR, "decoder task failed".into()),
     }
 }
 
@@ -84,13 +66,13 @@ fn content_type(headers: &HeaderMap) -> Result<Encoding, String> {
     }
 }
 
+/// A refusal of the request itself (its content type or encoding), before it is read.
 fn error(encoding: Encoding, status: StatusCode, message: String) -> Response {
-    let code = match status {
-        StatusCode::SERVICE_UNAVAILABLE => 14, // UNAVAILABLE
-        StatusCode::PAYLOAD_TOO_LARGE => 8,    // RESOURCE_EXHAUSTED
-        StatusCode::INTERNAL_SERVER_ERROR => 13,
-        _ => 3, // INVALID_ARGUMENT
-    };
+    rpc_error(encoding, status, tonic::Code::InvalidArgument as i32, message)
+}
+
+/// An error reply: `google.rpc.Status` with the gRPC `code` the same error gets on OTLP/gRPC.
+fn rpc_error(encoding: Encoding, status: StatusCode, code: i32, message: String) -> Response {
     let body = match encoding {
         Encoding::Protobuf => RpcStatus { code, message }.encode_to_vec(),
         Encoding::Json => serde_json::json!({ "code": code, "message": message }).to_string().into_bytes(),

@@ -6,6 +6,7 @@ pub mod http;
 pub mod openinference;
 pub mod otlp;
 pub mod queue;
+pub mod refusal;
 pub mod write_health;
 pub mod writer;
 
