@@ -348,6 +348,12 @@ async fn evaluate_spans_annotates_filtered_spans(backend: Backend) {
     let (status, reply) = post(&ember, &path, body).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["data"], json!({ "evaluated": 3, "annotated": 3, "failed": [] }));
+    // The calls count in the plugin's statistics, as every other evaluator call does.
+    let stats = json!({ "query": "{ plugins { name stats { calls } } }" });
+    let (status, plugins) = post(&ember, "/graphql", stats).await;
+    assert_eq!(status, 200, "{plugins}");
+    let contains = plugins["data"]["plugins"].as_array().and_then(|all| all.iter().find(|p| p["name"] == "contains"));
+    assert_eq!(contains.map(|p| p["stats"]["calls"].clone()), Some(json!(3)), "{plugins}");
     let llm_ids: Vec<String> = traces.iter().map(|(_, spans)| spans[0].clone()).collect();
     let query = llm_ids.iter().map(|id| format!("span_ids={id}")).collect::<Vec<_>>().join("&");
     let (_, page) = list(&ember, "span", &format!("{query}&include_annotation_names=mentions_paris")).await;

@@ -222,18 +222,7 @@ async fn run_one(state: &AppState, plugin: &ResolvedPlugin, span: SpanRow, expec
             }
         };
         let outcome = report.outcome.as_ref().err().map_or("ok", SandboxError::kind);
-        let name = plugin.name.clone();
-        state
-            .metrics
-            .plugin_calls
-            .get_or_create(&vec![("plugin", name.clone()), ("outcome", outcome.to_owned())])
-            .inc();
-        state
-            .metrics
-            .plugin_instructions
-            .get_or_create(&vec![("plugin", name.clone())])
-            .observe(report.instructions as f64);
-        state.metrics.plugin_seconds.get_or_create(&vec![("plugin", name)]).observe(report.elapsed.as_secs_f64());
+        state.metrics.record_call(&plugin.name, outcome, report.instructions, report.elapsed);
         match report.outcome {
             Err(err) if err.is_transient() && attempt < BUSY_ATTEMPTS => {
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
