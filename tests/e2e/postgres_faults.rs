@@ -16,6 +16,13 @@ async fn wait_resumed(ember: &Ember, sender: &Background) {
     wait_ready_state(ember, 200, "", Duration::from_secs(30)).await;
 }
 
+/// `ember_queue_oldest_span_age_seconds` from `/metrics`.
+async fn oldest_queued_age(ember: &Ember) -> f64 {
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let line = metrics.lines().find(|line| line.starts_with("ember_queue_oldest_span_age_seconds "));
+    line.and_then(|line| line.rsplit(' ').next()).and_then(|value| value.parse().ok()).expect("the age metric")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_and_killed_under_load_loses_nothing() {
     let Some(cluster) = PgCluster::start(None) else { return };
@@ -34,8 +41,11 @@ async fn postgres_stopped_and_killed_under_load_loses_nothing() {
             sender.refused_with("database is unreachable") > refused_before
         })
         .await;
-        // Held down a while under load: refused, never acknowledged into a dead end.
+        // Held down a while under load: refused, never acknowledged into a dead end; the age of
+        // the oldest span waiting for the database grows, for an alert to see.
         tokio::time::sleep(Duration::from_secs(3)).await;
+        let age = oldest_queued_age(&ember).await;
+        assert!(age >= 2.0, "ember_queue_oldest_span_age_seconds is {age} while the database is down");
         eprintln!("postgres {fault}: /readyz said {reason:?}; down {:.1} s", down.elapsed().as_secs_f64());
         tokio::task::block_in_place(|| cluster.start_again());
         wait_resumed(&ember, &sender).await;
