@@ -1,7 +1,8 @@
 //! The listeners' limits, on HTTP and on gRPC: an idle keep-alive connection is closed at the
 //! header timeout, a stalled request body fails at the body timeout, at the connection cap the
 //! oldest connection that has not sent a request makes room for a new one, and HTTP/2 peers are
-//! told the stream and header-list limits (and held to the latter).
+//! told the stream and header-list limits (and held to the latter), and a client still sending a
+//! body the server refused reads the answer instead of a reset.
 
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,30 @@ async fn a_stalled_request_body_fails_at_the_body_timeout() {
     assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5), "{waited:?}");
     assert!(!answer.starts_with("HTTP/1.1 200"), "a stalled export is not acknowledged: {answer}");
     assert!(db.stored_span_ids().await.is_empty());
+}
+
+/// A client that writes its whole body before it reads (as most do) gets the `413` for a body the
+/// server refused unread, not a reset in the middle of its write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_still_sending_a_refused_body_reads_the_answer() {
+    let Some((_db, ember)) = start(&[("EMBER_MAX_BODY_BYTES", "65536")]).await else { return };
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(http_addr(&ember)).await.unwrap();
+        let body = vec![0x0a; 4 << 20];
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: ember\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let written = stream.write_all(&body).await;
+        assert!(written.is_ok(), "the server reset the connection while the body was sent: {written:?}");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(matches!(read, Ok(Ok(_))), "the answer is read to a clean end: {read:?}");
+        let answer = String::from_utf8_lossy(&answer).to_lowercase();
+        assert!(answer.starts_with("http/1.1 413"), "{answer}");
+        assert!(answer.contains("connection: close"), "the client is told not to reuse the connection: {answer}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,8 @@
 //!   none, the new connection is closed.
 //! - HTTP/2 connections are pinged and closed when the peer stops answering, with explicit
 //!   stream, header-list and reset-flood (rapid reset) limits.
+//! - A connection closes with a lingering close, so that a client still sending a body the
+//!   server refused reads the answer instead of a reset.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -31,6 +33,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
+
+use super::lingering_close::{LingeringClose, ReadToEnd};
 
 /// Streams one HTTP/2 connection may have open at once.
 pub const MAX_CONCURRENT_STREAMS: u32 = 200;
@@ -90,12 +94,21 @@ where
         let (id, evicted) = waiting.add();
         let started = Arc::new(AtomicBool::new(false));
         let service = {
-            let (waiting, started) = (waiting.clone(), started.clone());
-            app.clone().map_request(move |request: hyper::Request<Incoming>| {
+            let (waiting, started, app) = (waiting.clone(), started.clone(), app.clone());
+            tower::service_fn(move |request: hyper::Request<Incoming>| {
                 if !started.swap(true, Ordering::Relaxed) {
                     waiting.remove(id);
                 }
-                request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)))
+                let version = request.version();
+                let (parts, body) = request.into_parts();
+                let (body, ended) = ReadToEnd::new(body);
+                let request = Request::from_parts(parts, Body::new(TimeoutBody::new(limits.body_timeout, body)));
+                let app = app.clone();
+                async move {
+                    let mut response = app.oneshot(request).await?;
+                    ended.close_if_unread(version, &mut response);
+                    Ok::<_, Infallible>(response)
+                }
             })
         };
         let (builder, watcher, waiting) = (builder.clone(), graceful.watcher(), waiting.clone());
@@ -117,8 +130,10 @@ where
                 () = &mut evicted => false,
             };
             if sent {
-                let connection =
-                    builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                let connection = builder.serve_connection_with_upgrades(
+                    TokioIo::new(LingeringClose::new(stream)),
+                    TowerToHyperService::new(service),
+                );
                 tokio::select! {
                     served = watcher.watch(connection.into_owned()) => if let Err(err) = served {
                         tracing::trace!(error = %err, "connection ended with an error");

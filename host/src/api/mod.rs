@@ -11,6 +11,7 @@ pub(crate) mod evaluators;
 mod experiment_export;
 mod experiments;
 pub(crate) mod graphql;
+mod lingering_close;
 pub mod listener;
 mod params;
 mod playground;
