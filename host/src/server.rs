@@ -106,7 +106,9 @@ impl Server {
         let Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let events = crate::live::SpanEvents::default();
+        let supervisor = Supervisor::new(metrics.clone(), &config.fault_task_panics);
         let mut writer = spawn_writer(
+            &supervisor,
             store.clone(),
             receiver,
             metrics.clone(),
@@ -114,7 +116,6 @@ impl Server {
             events.clone(),
             config.fault_writer_panics,
         );
-        let supervisor = Supervisor::new(metrics.clone(), &config.fault_task_panics);
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));

@@ -33,17 +33,31 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub struct Supervisor {
     failed: watch::Sender<Option<&'static str>>,
     metrics: Arc<Metrics>,
-    /// Fault injection for tests: panics each named task's first N runs.
-    injected: Arc<Mutex<HashMap<String, u32>>>,
+    /// Fault injection for tests: panics each named task's first N runs, each after a delay.
+    injected: Arc<Mutex<HashMap<String, Injected>>>,
+}
+
+/// Panics to inject into one task: `runs` runs, each `after` it started.
+#[derive(Debug, Clone, Copy)]
+struct Injected {
+    runs: u32,
+    after: Duration,
 }
 
 impl Supervisor {
-    /// A supervisor with `injected_panics` ("task=count,…", a test hook; empty for none).
+    /// A supervisor with `injected_panics`, a test hook: "task=count,…" panics a task's first
+    /// `count` runs as they start, "task=count@ms" each after it ran `ms` milliseconds (a task
+    /// killed in the middle of its work); empty for none.
     pub fn new(metrics: Arc<Metrics>, injected_panics: &str) -> Self {
         let injected = injected_panics
             .split(',')
             .filter_map(|entry| entry.split_once('='))
-            .filter_map(|(task, count)| Some((task.trim().to_owned(), count.trim().parse().ok()?)))
+            .filter_map(|(task, spec)| {
+                let (runs, after_ms) = spec.trim().split_once('@').unwrap_or((spec.trim(), "0"));
+                let injected =
+                    Injected { runs: runs.parse().ok()?, after: Duration::from_millis(after_ms.parse().ok()?) };
+                Some((task.trim().to_owned(), injected))
+            })
             .collect();
         Self { failed: watch::Sender::new(None), metrics, injected: Arc::new(Mutex::new(injected)) }
     }
@@ -81,12 +95,7 @@ impl Supervisor {
             loop {
                 let inject = supervisor.take_injected(name);
                 let run = make();
-                let attempt = tokio::spawn(async move {
-                    if inject {
-                        panic!("injected panic of the {name} task (EMBER_FAULT_TASK_PANICS)");
-                    }
-                    run.await;
-                });
+                let attempt = tokio::spawn(with_injected_panic(name, inject, run));
                 let _abort = AbortOnDrop(attempt.abort_handle());
                 match attempt.await {
                     Ok(()) => return,
@@ -127,12 +136,7 @@ impl Supervisor {
         let supervisor = self.clone();
         let inject = self.take_injected(name);
         tokio::spawn(async move {
-            let attempt = tokio::spawn(async move {
-                if inject {
-                    panic!("injected panic of the {name} task (EMBER_FAULT_TASK_PANICS)");
-                }
-                task.await
-            });
+            let attempt = tokio::spawn(with_injected_panic(name, inject, task));
             let _abort = AbortOnDrop(attempt.abort_handle());
             let outcome = attempt.await;
             if !*stopping.borrow() {
@@ -160,15 +164,25 @@ impl Supervisor {
         });
     }
 
-    fn take_injected(&self, name: &str) -> bool {
-        let Ok(mut injected) = self.injected.lock() else { return false };
-        match injected.get_mut(name) {
-            Some(left) if *left > 0 => {
-                *left -= 1;
-                true
-            }
-            _ => false,
-        }
+    /// The delay after which this run of `name` is to panic, if it is.
+    fn take_injected(&self, name: &str) -> Option<Duration> {
+        let mut injected = self.injected.lock().ok()?;
+        let left = injected.get_mut(name).filter(|left| left.runs > 0)?;
+        left.runs -= 1;
+        Some(left.after)
+    }
+}
+
+/// Runs `task`, or panics `inject` after it started (a fault-injection hook for tests).
+async fn with_injected_panic<T>(name: &str, inject: Option<Duration>, task: impl Future<Output = T>) -> T {
+    let Some(after) = inject else { return task.await };
+    if after.is_zero() {
+        panic!("injected panic of the {name} task (EMBER_FAULT_TASK_PANICS)");
+    }
+    tokio::select! {
+        biased;
+        () = tokio::time::sleep(after) => panic!("injected panic of the {name} task (EMBER_FAULT_TASK_PANICS)"),
+        done = task => done,
     }
 }
 
@@ -240,8 +254,27 @@ mod tests {
         });
         task.await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 3, "two injected panics, then the real run");
-        assert!(supervisor.take_injected("other"));
-        assert!(!supervisor.take_injected("other"));
+        assert_eq!(supervisor.take_injected("other"), Some(Duration::ZERO));
+        assert_eq!(supervisor.take_injected("other"), None);
+    }
+
+    #[tokio::test]
+    async fn an_injected_panic_can_hit_a_task_in_the_middle_of_its_work() {
+        let supervisor = supervisor("slow=1@50");
+        let (runs, finished) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let (counted, done) = (runs.clone(), finished.clone());
+        let task = supervisor.spawn_restarting("slow", move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let done = done.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        task.await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(finished.load(Ordering::SeqCst), 1, "the first run was stopped half way");
+        assert!(supervisor.metrics.render().contains("ember_task_panics_total{task=\"slow\"} 1"));
     }
 
     #[tokio::test]

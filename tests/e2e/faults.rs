@@ -93,14 +93,30 @@ async fn wait_for_metric(ember: &Ember, line: &str) {
     }
 }
 
-/// The span writer panics on its first three batch writes (a test hook): each panic is contained,
-/// its spans are retried, readiness says so meanwhile, and every acknowledged span is stored.
-async fn a_panicking_writer_loses_nothing(backend: Backend) {
+/// How the writer is made to panic (test hooks), and the metric line that counts the panics.
+#[derive(Debug, Clone, Copy)]
+enum WriterPanic {
+    /// Its first three batch writes panic: each panic is contained and the batch retried.
+    InWrite,
+    /// The whole writer task panics three times, each 500 ms after it started (mostly in the
+    /// middle of a write): the supervisor restarts it, and the batches it held are written first.
+    WholeTask,
+}
+
+/// The span writer panics, as `how` says, under load: readiness comes back, liveness never
+/// fails, and every acknowledged span is stored.
+async fn a_panicking_writer_loses_nothing(backend: Backend, how: WriterPanic) {
     let Some(db) = TestDb::new(backend).await else { return };
-    let ember = Ember::start_with(&db, &[("EMBER_FAULT_WRITER_PANICS", "3")]).await;
+    let (env, metric) = match how {
+        WriterPanic::InWrite => (("EMBER_FAULT_WRITER_PANICS", "3"), "ember_writer_panics_total 3"),
+        WriterPanic::WholeTask => {
+            (("EMBER_FAULT_TASK_PANICS", "span-writer=3@500"), "ember_task_panics_total{task=\"span-writer\"} 3")
+        }
+    };
+    let ember = Ember::start_with(&db, &[env]).await;
     let (target, mut generator, mut tally) = (Target::of(&ember), TraceGenerator::new(), Tally::default());
     tally.send_for(&target, &mut generator, Duration::from_secs(3)).await;
-    wait_for_metric(&ember, "ember_writer_panics_total 3").await;
+    wait_for_metric(&ember, metric).await;
     let healed = Instant::now();
     while readyz(&ember).await.0 != 200 {
         assert!(healed.elapsed() < Duration::from_secs(30), "readiness never came back after the panics");
@@ -115,7 +131,7 @@ async fn a_panicking_writer_loses_nothing(backend: Backend) {
     let stored = db.stored_span_ids().await;
     let lost = tally.lost(&stored);
     eprintln!(
-        "panicking writer ({backend:?}): {} acknowledged, {} stored, {lost} lost",
+        "panicking writer ({backend:?}, {how:?}): {} acknowledged, {} stored, {lost} lost",
         tally.acked.len(),
         stored.len()
     );
@@ -126,12 +142,31 @@ async fn a_panicking_writer_loses_nothing(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_writer_loses_nothing_sqlite() {
-    a_panicking_writer_loses_nothing(Backend::Sqlite).await;
+    a_panicking_writer_loses_nothing(Backend::Sqlite, WriterPanic::InWrite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_writer_loses_nothing_postgres() {
-    a_panicking_writer_loses_nothing(Backend::Postgres).await;
+    a_panicking_writer_loses_nothing(Backend::Postgres, WriterPanic::InWrite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_writer_task_loses_nothing_sqlite() {
+    a_panicking_writer_loses_nothing(Backend::Sqlite, WriterPanic::WholeTask).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_writer_task_loses_nothing_postgres() {
+    a_panicking_writer_loses_nothing(Backend::Postgres, WriterPanic::WholeTask).await;
+}
+
+/// A writer that keeps panicking (five times within a minute) is given up on: the server exits
+/// non-zero for its service manager to restart it, rather than acknowledge spans it cannot write.
+#[tokio::test]
+async fn a_writer_that_keeps_panicking_makes_the_server_exit_non_zero() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_FAULT_TASK_PANICS", "span-writer=5@200")]).await;
+    assert!(!ember.wait(Duration::from_secs(30)).await, "the server must exit with a failure");
 }
 
 /// Started with a soft open-files limit of 1,024 under a hard limit of 8,192 (a common service

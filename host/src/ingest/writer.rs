@@ -3,6 +3,11 @@
 //! It gathers whatever is queued (up to a batch limit) into one transaction, so that batches grow
 //! under load and stay small when idle. A failed write is retried; the queue's capacity is only
 //! released after the spans are committed, which is what turns a full database into backpressure.
+//!
+//! The writer is a supervised, restartable task. The queue's receiver and the batches it holds
+//! live outside the task (in [`Inbox`]), so that a run that panics anywhere leaves them behind for
+//! the next run, which writes the batches in hand first: a panic never loses an acknowledged span.
+//! A panic inside a write attempt is contained without even a restart.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -21,8 +26,11 @@ use crate::live::SpanEvents;
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::store::{Store, StoreError, WriteOutcome};
+use crate::supervise::Supervisor;
 
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// The writer's name for the supervisor (and `EMBER_FAULT_TASK_PANICS`).
+pub const TASK_NAME: &str = "span-writer";
 
 /// Asks the writer to drain the queue and stop, and tells when it died instead.
 #[derive(Debug)]
@@ -33,15 +41,18 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Resolves only if the writer task ends before it was asked to stop (a panic outside a batch
-    /// write): marks the writer down, so that `/healthz` fails and the server exits non-zero for
-    /// its service manager to restart it. Cancel-safe.
+    /// Resolves only if the writer ends before it was asked to stop (the supervisor gave up on it
+    /// after repeated panics): marks the writer down, so that `/healthz` fails and the server exits
+    /// non-zero for its service manager to restart it. Cancel-safe.
     pub async fn died(&mut self) {
         let Some(task) = self.task.as_mut() else { return std::future::pending().await };
-        let joined = task.await;
+        let _ = task.await;
         self.task = None;
+        if *self.stop.borrow() {
+            return std::future::pending().await;
+        }
         self.health.record_down();
-        tracing::error!(error = ?joined.err(), "the span writer task ended unexpectedly: queued spans can no longer be written");
+        tracing::error!("the span writer was given up on: queued spans can no longer be written");
     }
 
     /// Signals the writer, then waits until every queued span is committed.
@@ -54,10 +65,11 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer task, committing at most `max_batch_spans` spans per transaction and
-/// publishing each commit to `events`. `injected_panics` (a fault-injection hook for tests) makes
-/// the first that many batch writes panic.
+/// Starts the writer under `supervisor`, committing at most `max_batch_spans` spans per
+/// transaction and publishing each commit to `events`. `injected_panics` (a fault-injection hook
+/// for tests) makes the first that many write attempts panic.
 pub fn spawn_writer(
+    supervisor: &Supervisor,
     store: Store,
     queue: QueueReceiver,
     metrics: Arc<Metrics>,
@@ -67,16 +79,38 @@ pub fn spawn_writer(
 ) -> WriterHandle {
     let (stop, stopped) = watch::channel(false);
     let health = queue.health.clone();
-    let writer = Writer {
+    let writer = Arc::new(Writer {
         store,
         metrics,
         max_batch_spans: max_batch_spans.max(1),
         events,
         health: health.clone(),
         injected_panics: AtomicU32::new(injected_panics),
-    };
-    let task = tokio::spawn(writer.run(queue, stopped));
+    });
+    let inbox = Arc::new(Mutex::new(Inbox { queue, in_hand: Vec::new() }));
+    let task = supervisor.spawn_restarting(TASK_NAME, move || writer.clone().run(inbox.clone(), stopped.clone()));
     WriterHandle { stop, task: Some(task), health }
+}
+
+/// What outlives a writer run: the queue and the batches taken from it but not yet committed.
+struct Inbox {
+    queue: QueueReceiver,
+    in_hand: Vec<QueuedBatch>,
+}
+
+/// Takes `first` and whatever else is queued, up to `max_spans` spans, into the hand.
+fn gather(queue: &mut QueueReceiver, in_hand: &mut Vec<QueuedBatch>, first: QueuedBatch, max_spans: usize) {
+    let mut total = first.spans.len();
+    in_hand.push(first);
+    while total < max_spans {
+        match queue.rx.try_recv() {
+            Ok(batch) => {
+                total += batch.spans.len();
+                in_hand.push(batch);
+            }
+            Err(_) => break,
+        }
+    }
 }
 
 struct Writer {
@@ -89,7 +123,14 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(self, mut queue: QueueReceiver, mut stopped: watch::Receiver<bool>) {
+    async fn run(self: Arc<Self>, inbox: Arc<Mutex<Inbox>>, mut stopped: watch::Receiver<bool>) {
+        // The lock is held for the whole run; a panic releases it as the run unwinds.
+        let mut inbox = inbox.lock().await;
+        let Inbox { queue, in_hand } = &mut *inbox;
+        if !in_hand.is_empty() {
+            tracing::warn!(batches = in_hand.len(), "span writer restarted: writing the batches it held first");
+            self.commit(in_hand).await;
+        }
         loop {
             let first = tokio::select! {
                 biased;
@@ -97,46 +138,35 @@ impl Writer {
                 _ = stopped.wait_for(|stop| *stop) => None,
             };
             let Some(first) = first else { break };
-            let batches = self.gather(first, &mut queue);
-            self.commit(batches).await;
+            gather(queue, in_hand, first, self.max_batch_spans);
+            self.commit(in_hand).await;
             queue.report_depth();
         }
         // Stopping: the transports no longer accept, so whatever is queued now is all there is.
         queue.rx.close();
         while let Ok(first) = queue.rx.try_recv() {
-            let batches = self.gather(first, &mut queue);
-            self.commit(batches).await;
+            gather(queue, in_hand, first, self.max_batch_spans);
+            self.commit(in_hand).await;
         }
         queue.report_depth();
         tracing::info!("span writer drained the queue");
     }
 
-    fn gather(&self, first: QueuedBatch, queue: &mut QueueReceiver) -> Vec<QueuedBatch> {
-        let mut total = first.spans.len();
-        let mut batches = vec![first];
-        while total < self.max_batch_spans {
-            match queue.rx.try_recv() {
-                Ok(batch) => {
-                    total += batch.spans.len();
-                    batches.push(batch);
-                }
-                Err(_) => break,
-            }
-        }
-        batches
-    }
-
-    /// Commits the spans of `batches`, holding their queue permits until the data is durable.
-    async fn commit(&self, mut batches: Vec<QueuedBatch>) {
+    /// Commits the spans of the batches in hand, then lets go of them (and of their queue
+    /// permits): until the data is durable they stay in the hand.
+    async fn commit(&self, in_hand: &mut Vec<QueuedBatch>) {
+        let Some((first, rest)) = in_hand.split_first_mut() else { return };
         // The queue is first in, first out: the first batch is the oldest one waiting.
-        let oldest = batches.first().map_or(0, |batch| batch.enqueued_ms);
-        self.metrics.oldest_queued_ms.store(oldest, Ordering::Relaxed);
-        let spans: Vec<SpanRecord> = batches.iter_mut().flat_map(|b| std::mem::take(&mut b.spans)).collect();
-        let span = tracing::debug_span!("write_batch", spans = spans.len());
-        self.write_with_retry(&spans).instrument(span).await;
+        self.metrics.oldest_queued_ms.store(first.enqueued_ms, Ordering::Relaxed);
+        // One slice to write, without copying a span: the others' spans move into the first batch.
+        for batch in rest {
+            first.spans.append(&mut batch.spans);
+        }
+        let span = tracing::debug_span!("write_batch", spans = first.spans.len());
+        self.write_with_retry(&first.spans).instrument(span).await;
         self.metrics.oldest_queued_ms.store(0, Ordering::Relaxed);
-        drop(batches);
-        self.events.publish(spans.iter().map(|span| &span.project));
+        self.events.publish(first.spans.iter().map(|span| &span.project));
+        in_hand.clear();
     }
 
     /// Writes `spans`, retrying until they are committed (or refused one by one). A panic in an
