@@ -81,6 +81,27 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     let err = grpc_export_raw(&ember, big).await.expect_err("too large over grpc");
     assert!(matches!(err.code(), tonic::Code::OutOfRange | tonic::Code::ResourceExhausted), "{err:?}");
 
+    // A JSON body over the limit is a 413 with Ember's JSON error on every REST route, and one
+    // that does not parse a 422, whichever way the route reads its body.
+    let huge = serde_json::json!({ "name": "p", "description": "x".repeat(100_000) });
+    for path in ["/v1/projects", "/v1/prompts", "/v1/spans", "/v1/span_annotations", "/v1/plugins/nope"] {
+        let request = if path.starts_with("/v1/plugins/") {
+            ember.client.patch(ember.url(path))
+        } else {
+            ember.client.post(ember.url(path))
+        };
+        let response = request.json(&huge).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 413, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "payload_too_large", "{path}: {body}");
+        let response = ember.client.post(ember.url(path)).body("{nope").send().await.unwrap();
+        if !path.starts_with("/v1/plugins/") {
+            assert_eq!(response.status().as_u16(), 422, "{path}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert!(body["error"]["message"].as_str().unwrap_or("").contains("invalid request body"), "{path}: {body}");
+        }
+    }
+
     // A compressed body within the limit is accepted.
     let small = TraceGenerator::new().request(2, "big").encode_to_vec();
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

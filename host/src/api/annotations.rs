@@ -5,7 +5,6 @@
 
 mod evaluate;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -14,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
+use super::json_body::JsonBody;
 use super::params::{next_page_start, Params};
 use super::projects::ProjectRequest;
 use super::AppState;
@@ -124,10 +124,6 @@ pub fn check_annotator_kind(kind: &str) -> ApiResult<()> {
     }
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|err| ApiError::invalid(format!("invalid request body: {err}")))
-}
-
 /// Resolves target ids to row ids; any unknown id is a 404 naming every unknown one.
 async fn resolve_targets(state: &AppState, kind: &Kind, ids: &[String]) -> ApiResult<Vec<i64>> {
     let mut distinct: Vec<String> = ids.to_vec();
@@ -141,9 +137,8 @@ async fn resolve_targets(state: &AppState, kind: &Kind, ids: &[String]) -> ApiRe
     Ok(ids.iter().filter_map(|id| found.get(id).copied()).collect())
 }
 
-async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: AnnotateBody) -> ApiResult<Json<Value>> {
     let sync = Params::parse(query.as_deref()).flag("sync")?;
-    let body: AnnotateBody = parse_json(&body)?;
     if body.data.len() > MAX_BATCH {
         return Err(ApiError::invalid(format!("at most {MAX_BATCH} annotations per request")));
     }
@@ -187,18 +182,26 @@ async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: Byt
     Ok(Json(json!({ "data": data })))
 }
 
-async fn annotate_spans(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes) -> ApiResult<Json<Value>> {
+async fn annotate_spans(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody<AnnotateBody>,
+) -> ApiResult<Json<Value>> {
     annotate(state, &SPAN, q, body).await
 }
 
-async fn annotate_traces(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes) -> ApiResult<Json<Value>> {
+async fn annotate_traces(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody<AnnotateBody>,
+) -> ApiResult<Json<Value>> {
     annotate(state, &TRACE, q, body).await
 }
 
 async fn annotate_sessions(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    JsonBody(body): JsonBody<AnnotateBody>,
 ) -> ApiResult<Json<Value>> {
     annotate(state, &SESSION, q, body).await
 }
@@ -219,8 +222,7 @@ fn uuid_v4() -> String {
 
 /// A note is an annotation named `note` by a HUMAN, its text the explanation; without an
 /// identifier each note gets a unique one, so notes accumulate.
-async fn note(state: AppState, kind: &Kind, body: Bytes) -> ApiResult<Json<Value>> {
-    let NoteBody { data } = parse_json(&body)?;
+async fn note(state: AppState, kind: &Kind, NoteBody { data }: NoteBody) -> ApiResult<Json<Value>> {
     let text_field = |key: &str| match data.get(key) {
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
         None | Some(Value::Null) => Ok(None),
@@ -251,15 +253,15 @@ async fn note(state: AppState, kind: &Kind, body: Bytes) -> ApiResult<Json<Value
     Ok(Json(json!({ "data": { "id": global_id(kind.node, id) } })))
 }
 
-async fn span_note(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn span_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
     note(state, &SPAN, body).await
 }
 
-async fn trace_note(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn trace_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
     note(state, &TRACE, body).await
 }
 
-async fn session_note(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn session_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
     note(state, &SESSION, body).await
 }
 

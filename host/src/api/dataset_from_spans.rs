@@ -1,7 +1,6 @@
 //! Ember's datasets from stored spans: one example per span (input, output, kind and model as
 //! metadata), either appended to a dataset as a new version or as a new dataset.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
@@ -9,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::datasets::{outcome_view, resolve};
 use super::error::{ApiError, ApiResult};
+use super::json_body::JsonBody;
 use super::AppState;
 use crate::store::{NewExample, SpanRow, UploadAction};
 
@@ -90,9 +90,8 @@ async fn examples_of(state: &AppState, span_ids: &[String], project: Option<&str
 pub async fn append(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<AppendBody>, JsonRejection>,
+    JsonBody(body): JsonBody<AppendBody>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
     let examples = examples_of(&state, &body.span_ids, body.project.as_deref()).await?;
     let dataset = resolve(&state.store, &id).await?;
     let outcome = state.store.append_examples(dataset.id, &examples).await?;
@@ -101,11 +100,7 @@ pub async fn append(
 
 /// `POST /v1/datasets/from_spans`: a new dataset holding the spans' examples; a taken name is
 /// a 409, an unknown span a 404, and neither writes anything.
-pub async fn create(
-    State(state): State<AppState>,
-    body: Result<Json<CreateBody>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Json<Value>> {
     let name = body.name.trim();
     if name.is_empty() {
         return Err(ApiError::invalid("a dataset needs a name"));

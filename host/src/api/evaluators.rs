@@ -1,7 +1,6 @@
 //! Server-side evaluation of experiments: attach evaluator plugins to an experiment, and follow
 //! their jobs. Ember's addition beside Phoenix's experiment routes.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -14,6 +13,7 @@ use crate::ids::global_id;
 
 use crate::time::iso_time;
 
+use super::json_body::JsonBody;
 use super::{params, ApiError, ApiResult, AppState};
 use crate::store::{EvaluatorRow, JobCounts, NewEvaluator};
 
@@ -47,11 +47,9 @@ struct AttachBody {
 async fn attach(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody<AttachBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let experiment = params::experiment(&state, &id).await?.id;
-    let body: AttachBody =
-        serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
     if body.evaluators.is_empty() {
         return Err(ApiError::invalid("`evaluators` is empty"));
     }

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::datasets::{example_view, parse_json, resolve as resolve_dataset, resolve_version};
 use super::error::{ApiError, ApiResult};
 use super::experiment_export::{export_csv, export_json};
+use super::json_body::JsonBody;
 use super::params::{next_page_start, Params};
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
@@ -85,10 +85,6 @@ pub(crate) async fn resolve(store: &Store, identifier: &str) -> ApiResult<Experi
     store.experiment_by_id(parse_id(identifier)?).await?.ok_or_else(|| not_found(identifier))
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    body.map(|Json(b)| b).map_err(|e| ApiError::invalid(e.body_text()))
-}
-
 fn time(name: &str, raw: &str) -> ApiResult<i64> {
     parse_time(raw).ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
 }
@@ -111,9 +107,8 @@ pub struct CreateExperiment {
 pub async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<CreateExperiment>, JsonRejection>,
+    JsonBody(body): JsonBody<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let body = json_body(body)?;
     let repetitions = body.repetitions.unwrap_or(1);
     if !(1..=10_000).contains(&repetitions) {
         return Err(ApiError::invalid(format!("repetitions must be from 1 to 10000, got {repetitions}")));
@@ -178,9 +173,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<UpdateExperiment>, JsonRejection>,
+    JsonBody(body): JsonBody<UpdateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let body = json_body(body)?;
     if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(ApiError::invalid("name must be non-empty"));
     }
@@ -234,9 +228,8 @@ pub struct CreateRun {
 pub async fn create_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<CreateRun>, JsonRejection>,
+    JsonBody(body): JsonBody<CreateRun>,
 ) -> ApiResult<Json<Value>> {
-    let body = json_body(body)?;
     let experiment = resolve(&state.store, &id).await?;
     let example_id = parse_global_id("DatasetExample", &body.dataset_example_id)
         .ok_or_else(|| ApiError::invalid(format!("Invalid dataset example ID: {}", body.dataset_example_id)))?;
@@ -381,9 +374,8 @@ pub struct UpsertEvaluation {
 /// `POST /v1/experiment_evaluations`: inserts or replaces the run's evaluation of that name.
 pub async fn upsert_evaluation(
     State(state): State<AppState>,
-    body: Result<Json<UpsertEvaluation>, JsonRejection>,
+    JsonBody(body): JsonBody<UpsertEvaluation>,
 ) -> ApiResult<Json<Value>> {
-    let body = json_body(body)?;
     if !matches!(body.annotator_kind.as_str(), "LLM" | "CODE" | "HUMAN") {
         return Err(ApiError::invalid(format!(
             "annotator_kind must be LLM, CODE or HUMAN, got {:?}",

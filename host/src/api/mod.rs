@@ -11,6 +11,7 @@ pub(crate) mod evaluators;
 mod experiment_export;
 mod experiments;
 pub(crate) mod graphql;
+mod json_body;
 mod lingering_close;
 pub mod listener;
 mod params;

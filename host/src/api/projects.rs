@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
+use super::json_body::JsonBody;
 use super::params::{next_page_start, Params};
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
@@ -73,11 +74,7 @@ pub struct CreateProject {
 }
 
 /// `POST /v1/projects`.
-pub async fn create(
-    State(state): State<AppState>,
-    body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateProject>) -> ApiResult<Json<Value>> {
     let name = body.name.trim();
     if name.is_empty() || name.contains(['/', '?', '#']) {
         return Err(ApiError::invalid("project name must be non-empty and contain no '/', '?' or '#'"));
@@ -102,9 +99,8 @@ pub struct UpdateProject {
 pub async fn update(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    body: Result<Json<UpdateProject>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<UpdateProject>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
     let row = resolve(&state.store, &project).await?;
     let row = state
         .store

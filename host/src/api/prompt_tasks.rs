@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::json_body::JsonBody;
 use super::playground::prompt_error;
 use super::{params, ApiError, ApiResult, AppState};
 use crate::evaluation::prompt_task::TaskError;
@@ -50,10 +50,8 @@ async fn counts(state: &AppState, experiment: i64) -> ApiResult<ExperimentCounts
 async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody<StartBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let body: StartBody =
-        serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
     let experiment = params::experiment(&state, &id).await?;
     let selector = PromptSelector { prompt: body.prompt, prompt_version_id: body.prompt_version_id, tag: body.tag };
     let max_attempts = body.max_attempts.unwrap_or(state.providers.policy().max_attempts);

@@ -4,7 +4,6 @@
 //! One deliberate difference: Phoenix's `POST /v1/prompts` refuses `STR` templates; Ember stores
 //! them (they render to one user message), still requiring the template to match its type.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
@@ -12,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
+use super::json_body::JsonBody;
 use super::params::{next_page_start, Params};
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
@@ -71,8 +71,7 @@ fn tag_view(row: &PromptTagRow) -> Value {
     json!({ "id": global_id("PromptVersionTag", row.id), "name": row.name, "description": row.description })
 }
 
-fn body_object(body: Result<Json<Value>, JsonRejection>) -> ApiResult<Map<String, Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid(e.body_text()))?;
+fn body_object(JsonBody(body): JsonBody<Value>) -> ApiResult<Map<String, Value>> {
     match body {
         Value::Object(map) => Ok(map),
         other => Err(ApiError::invalid(format!("expected a JSON object body, got {other}"))),
@@ -139,7 +138,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
 }
 
 /// `POST /v1/prompts`: a new version of the prompt `prompt.name`, created when new.
-pub async fn create(State(state): State<AppState>, body: Result<Json<Value>, JsonRejection>) -> ApiResult<Json<Value>> {
+pub async fn create(State(state): State<AppState>, body: JsonBody<Value>) -> ApiResult<Json<Value>> {
     let body = body_object(body)?;
     let prompt =
         body.get("prompt").and_then(Value::as_object).ok_or_else(|| ApiError::invalid("prompt is required"))?;
@@ -163,7 +162,7 @@ pub async fn create(State(state): State<AppState>, body: Result<Json<Value>, Jso
 pub async fn update(
     State(state): State<AppState>,
     Path(identifier): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
+    body: JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let body = body_object(body)?;
     let description = match body.get("description") {
@@ -216,7 +215,7 @@ pub async fn versions(
 pub async fn create_version(
     State(state): State<AppState>,
     Path(identifier): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
+    body: JsonBody<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = body_object(body)?;
     let data = version_body(body.get("version"))?;
@@ -278,7 +277,7 @@ pub async fn tags(
 pub async fn add_tag(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
+    body: JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     let body = body_object(body)?;
     let (name, description) = tag_data(&Value::Object(body))?;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::time::iso_time;
 
+use super::json_body::JsonBody;
 use super::{ApiError, ApiResult, AppState};
 use crate::plugins::{InstalledPlugin, Manifest, RegistryError, Upload};
 use crate::store::PluginRecord;
@@ -197,9 +198,11 @@ struct PluginPatch {
 
 /// `PATCH /v1/plugins/{name}[@version]`: enables or disables a version, or changes its grants
 /// (only what its manifest asks for), limits and configuration.
-async fn update(State(state): State<AppState>, Path(reference): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
-    let patch: PluginPatch =
-        serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid body: {err}")))?;
+async fn update(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    JsonBody(patch): JsonBody<PluginPatch>,
+) -> ApiResult<Json<Value>> {
     let record = find(&state, &reference).await?;
     let mut manifest: Manifest = serde_json::from_str(&record.manifest).unwrap_or_default();
     if patch.grants.is_some() || patch.limits.is_some() {

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use ember_sandbox::{EvalInput, SandboxError, Score, World};
@@ -17,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::super::error::{ApiError, ApiResult};
+use super::super::json_body::JsonBody;
 use super::super::projects::ProjectRequest;
 use super::super::AppState;
 use crate::ingest::openinference::SPAN_KINDS;
@@ -73,7 +73,7 @@ struct SpanFilter {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EvaluateBody {
+pub(super) struct EvaluateBody {
     evaluator: String,
     #[serde(default)]
     config: Option<Value>,
@@ -98,10 +98,8 @@ struct Outcome {
 pub async fn evaluate_spans(
     State(state): State<AppState>,
     ProjectRequest { project, .. }: ProjectRequest,
-    body: Bytes,
+    JsonBody(body): JsonBody<EvaluateBody>,
 ) -> ApiResult<Json<Value>> {
-    let body: EvaluateBody =
-        serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid request body: {err}")))?;
     let resolved = state
         .plugins
         .resolve(&body.evaluator)

@@ -13,7 +13,6 @@ mod scan;
 
 use std::collections::BTreeSet;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
+use super::json_body::JsonBody;
 use super::params::Params;
 use super::{views, AppState};
 use crate::ingest::DEFAULT_PROJECT;
@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct Body {
+pub(super) struct Body {
     #[serde(default)]
     queries: Vec<Value>,
     start_time: Option<String>,
@@ -319,9 +319,7 @@ struct Plan {
 }
 
 /// Checks the body against the route's limits; every refusal is a 422.
-fn plan(body: &[u8]) -> ApiResult<Plan> {
-    let body: Body =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+fn plan(body: Body) -> ApiResult<Plan> {
     let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(format!("limit must be from 1 to {MAX_LIMIT}, got {limit}")));
@@ -352,10 +350,14 @@ fn plan(body: &[u8]) -> ApiResult<Plan> {
 /// `POST /v1/spans`: runs each query of the body over one project's spans. When the request has
 /// read [`MAX_SCANNED_ROWS`] rows, queries return what they matched so far (see [`scan`]) and a
 /// warning is logged.
-pub async fn query(State(state): State<AppState>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+pub async fn query(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    JsonBody(body): JsonBody<Body>,
+) -> ApiResult<Response> {
     let params = Params::parse(raw.as_deref());
     let project_name = params.get("project_name").or(params.get("project-name")).unwrap_or(DEFAULT_PROJECT).to_owned();
-    let plan = plan(&body)?;
+    let plan = plan(body)?;
     let project = state.store.project_by_name(&project_name).await?;
     let mut budget = ScanBudget::new(MAX_SCANNED_ROWS);
     let mut frames = Vec::with_capacity(plan.dsls.len());
