@@ -9,8 +9,13 @@ use super::*;
 use crate::model::SpanRecord;
 use crate::store::Store;
 
+/// The plan of a JSON body, as the route's extractor would parse it.
+fn plan_of(body: serde_json::Value) -> ApiResult<Plan> {
+    plan(serde_json::from_value(body).map_err(|err| ApiError::invalid(format!("invalid request body: {err}")))?)
+}
+
 fn refusal(body: serde_json::Value) -> String {
-    let err = plan(body.to_string().as_bytes()).expect_err("refused");
+    let err = plan_of(body).expect_err("refused");
     let message = format!("{err:?}");
     assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
     message
@@ -19,15 +24,15 @@ fn refusal(body: serde_json::Value) -> String {
 #[test]
 fn query_count_is_capped() {
     let ten = vec![json!({}); MAX_QUERIES];
-    assert_eq!(plan(json!({ "queries": ten }).to_string().as_bytes()).expect("fits").dsls.len(), MAX_QUERIES);
+    assert_eq!(plan_of(json!({ "queries": ten })).expect("fits").dsls.len(), MAX_QUERIES);
     let eleven = vec![json!({}); MAX_QUERIES + 1];
     assert!(refusal(json!({ "queries": eleven })).contains("at most 10 queries"));
 }
 
 #[test]
 fn limit_must_be_positive_and_bounded() {
-    assert_eq!(plan(b"{}").expect("default").limit, 1000);
-    assert_eq!(plan(br#"{"limit": 100000}"#).expect("max").limit, 100_000);
+    assert_eq!(plan_of(json!({})).expect("default").limit, 1000);
+    assert_eq!(plan_of(json!({"limit": 100000})).expect("max").limit, 100_000);
     for limit in [0, -1, i64::MIN, MAX_LIMIT + 1] {
         assert!(refusal(json!({ "limit": limit })).contains("limit must be from 1 to 100000"));
     }
