@@ -14,7 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::json_body::JsonBody;
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::projects::ProjectRequest;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
@@ -322,19 +323,15 @@ async fn list(state: AppState, kind: &Kind, request: ProjectRequest) -> ApiResul
         cursor: params.cursor(|raw| parse_global_id(kind.node, raw))?,
         limit,
     };
-    let mut rows = state.store.list_annotations(&query).await?;
-    let next = next_page_start(&mut rows, limit);
-    if rows.is_empty()
+    let page = Page::split(state.store.list_annotations(&query).await?, limit);
+    if page.rows.is_empty()
         && !query.target_ids.is_empty()
         && query.identifiers.is_empty()
         && !state.store.annotation_targets_exist(kind.target, project.id, &query.target_ids).await?
     {
         return Err(ApiError::not_found(format!("None of the supplied {ids_param} exist in this project")));
     }
-    Ok(Json(json!({
-        "data": rows.iter().map(|row| view(kind, row)).collect::<Vec<_>>(),
-        "next_cursor": next.map(|row| global_id(kind.node, row.id)),
-    })))
+    Ok(page.json(|row| view(kind, row), |row| global_id(kind.node, row.id)))
 }
 
 async fn list_spans(State(state): State<AppState>, request: ProjectRequest) -> ApiResult<Json<Value>> {

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use super::dataset_upload::read_upload;
 use super::error::{ApiError, ApiResult};
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
 use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, Store, UploadOutcome};
@@ -118,12 +119,8 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     let params = Params::parse(query.as_deref());
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Dataset", raw))?;
-    let mut rows = state.store.list_datasets(cursor, limit + 1, params.get("name")).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("Dataset", r.id)),
-    })))
+    let rows = state.store.list_datasets(cursor, limit + 1, params.get("name")).await?;
+    Ok(Page::split(rows, limit).json(view, |r| global_id("Dataset", r.id)))
 }
 
 /// `GET /v1/datasets/{id}`.
@@ -151,12 +148,8 @@ pub async fn versions(
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("DatasetVersion", raw))?;
     let dataset = resolve(&state.store, &id).await?;
-    let mut rows = state.store.list_dataset_versions(dataset.id, cursor, limit + 1).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(version_view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("DatasetVersion", r.id)),
-    })))
+    let rows = state.store.list_dataset_versions(dataset.id, cursor, limit + 1).await?;
+    Ok(Page::split(rows, limit).json(version_view, |r| global_id("DatasetVersion", r.id)))
 }
 
 /// `GET /v1/datasets/{id}/examples?version_id=`: the examples as of a version (latest by default).

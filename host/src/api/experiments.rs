@@ -15,7 +15,8 @@ use super::datasets::{example_view, parse_json, resolve as resolve_dataset, reso
 use super::error::{ApiError, ApiResult};
 use super::experiment_export::{export_csv, export_json};
 use super::json_body::JsonBody;
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
 use crate::store::{ExperimentRow, NewEvaluation, NewExperiment, NewRun, RunRow, Store};
@@ -142,12 +143,8 @@ pub async fn list(
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Experiment", raw))?;
     let dataset = resolve_dataset(&state.store, &id).await?;
-    let mut rows = state.store.list_experiments(dataset.id, cursor, limit + 1).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(view).collect::<ApiResult<Vec<_>>>()?,
-        "next_cursor": next.map(|r| global_id("Experiment", r.id)),
-    })))
+    let rows = state.store.list_experiments(dataset.id, cursor, limit + 1).await?;
+    Page::split(rows, limit).try_json(view, |r| global_id("Experiment", r.id))
 }
 
 /// `GET /v1/experiments/{id}`.
@@ -267,12 +264,8 @@ pub async fn list_runs(
     let limit = if params.get("limit").is_some() { Some(params.limit(10_000)?) } else { None };
     let cursor = params.cursor(|raw| parse_global_id("ExperimentRun", raw))?;
     let experiment = resolve(&state.store, &id).await?;
-    let mut rows = state.store.list_runs(experiment.id, cursor, limit.map(|l| l + 1)).await?;
-    let next = limit.and_then(|l| next_page_start(&mut rows, l));
-    Ok(Json(json!({
-        "data": rows.iter().map(run_view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("ExperimentRun", r.id)),
-    })))
+    let rows = state.store.list_runs(experiment.id, cursor, limit.map(|l| l + 1)).await?;
+    Ok(Page::split(rows, limit.unwrap_or(i64::MAX)).json(run_view, |r| global_id("ExperimentRun", r.id)))
 }
 
 /// `GET /v1/experiments/{id}/incomplete-runs`: per example (by id, cursor-paginated), the

@@ -14,6 +14,7 @@ pub(crate) mod graphql;
 mod json_body;
 mod lingering_close;
 pub mod listener;
+mod page;
 mod params;
 mod playground;
 mod plugins;

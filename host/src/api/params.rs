@@ -75,15 +75,6 @@ impl Params {
     }
 }
 
-/// Splits the extra row off a `limit + 1` fetch: it starts the next page, if there is one.
-pub fn next_page_start<T>(rows: &mut Vec<T>, limit: i64) -> Option<T> {
-    if rows.len() as i64 > limit {
-        rows.pop()
-    } else {
-        None
-    }
-}
-
 /// The experiment an `Experiment` GlobalID path parameter names (its own columns, no counts): 422
 /// when `id` is not such a GlobalID, 404 when there is no such experiment.
 pub async fn experiment(state: &AppState, id: &str) -> ApiResult<ExperimentRow> {

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::json_body::JsonBody;
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
 use crate::ingest::DEFAULT_PROJECT;
@@ -58,12 +59,8 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     // Phoenix sets no maximum; an unbounded page is an easy way to exhaust memory.
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Project", raw))?;
-    let mut rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("Project", r.id)),
-    })))
+    let rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
+    Ok(Page::split(rows, limit).json(view, |r| global_id("Project", r.id)))
 }
 
 /// Body of `POST /v1/projects`.

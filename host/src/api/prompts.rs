@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::json_body::JsonBody;
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
 use crate::prompts::validate::{version_data, VersionData};
@@ -129,12 +130,8 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     let params = Params::parse(query.as_deref());
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Prompt", raw))?;
-    let mut rows = state.store.list_prompts(cursor, limit + 1).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(prompt_view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("Prompt", r.id)),
-    })))
+    let rows = state.store.list_prompts(cursor, limit + 1).await?;
+    Ok(Page::split(rows, limit).json(prompt_view, |r| global_id("Prompt", r.id)))
 }
 
 /// `POST /v1/prompts`: a new version of the prompt `prompt.name`, created when new.
@@ -203,12 +200,8 @@ pub async fn versions(
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("PromptVersion", raw))?;
     let prompt = resolve(&state.store, &identifier).await?;
-    let mut rows = state.store.list_prompt_versions(prompt.id, cursor, limit + 1).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(version_view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("PromptVersion", r.version.id)),
-    })))
+    let rows = state.store.list_prompt_versions(prompt.id, cursor, limit + 1).await?;
+    Ok(Page::split(rows, limit).json(version_view, |r| global_id("PromptVersion", r.version.id)))
 }
 
 /// `POST /v1/prompts/{prompt}/versions`: `{"version": {...}, "tags"?: [{"name", "description"?}]}`.
@@ -265,12 +258,8 @@ pub async fn tags(
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("PromptVersionTag", raw))?;
     let record = resolve_version(&state.store, &raw).await?;
-    let mut rows = state.store.list_prompt_version_tags(record.version.id, cursor, limit + 1).await?;
-    let next = next_page_start(&mut rows, limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(tag_view).collect::<Vec<_>>(),
-        "next_cursor": next.map(|r| global_id("PromptVersionTag", r.id)),
-    })))
+    let rows = state.store.list_prompt_version_tags(record.version.id, cursor, limit + 1).await?;
+    Ok(Page::split(rows, limit).json(tag_view, |r| global_id("PromptVersionTag", r.id)))
 }
 
 /// `POST /v1/prompt_versions/{version}/tags`: sets the tag, moving it from another version.

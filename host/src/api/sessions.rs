@@ -7,11 +7,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::params::next_page_start;
+use super::page::Page;
 use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::ids::{global_id, parse_global_id};
-use crate::store::{SessionQuery, TraceRow};
+use crate::store::{SessionQuery, SessionRow, TraceRow};
 
 /// Largest page; Phoenix sets none, but an unbounded page is an easy way to exhaust memory.
 const MAX_LIMIT: i64 = 1000;
@@ -28,17 +28,15 @@ pub async fn list(
         limit: params.limit(MAX_LIMIT)?,
         from_id,
     };
-    let mut rows = state.store.list_sessions(&query).await?;
-    let next = next_page_start(&mut rows, query.limit);
-    let session_ids: Vec<String> = rows.iter().map(|r| r.session_id.clone()).collect();
+    let page = Page::split(state.store.list_sessions(&query).await?, query.limit);
+    let session_ids: Vec<String> = page.rows.iter().map(|r| r.session_id.clone()).collect();
     let mut traces: HashMap<String, Vec<TraceRow>> = HashMap::new();
     for trace in state.store.traces_of_sessions(&session_ids).await? {
         let session = trace.session_id.clone().unwrap_or_default();
         traces.entry(session).or_default().push(trace);
     }
-    let data: Vec<Value> =
-        rows.iter().map(|row| views::session(row, traces.get(&row.session_id).map_or(&[], Vec::as_slice))).collect();
-    Ok(Json(json!({ "data": data, "next_cursor": next.map(|r| global_id("ProjectSession", r.id)) })))
+    let view = |row: &SessionRow| views::session(row, traces.get(&row.session_id).map_or(&[], Vec::as_slice));
+    Ok(page.json(view, |row| global_id("ProjectSession", row.id)))
 }
 
 /// `GET /v1/sessions/{id}`: by ProjectSession GlobalID or user session id.

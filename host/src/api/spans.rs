@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use super::params::{next_page_start, Params};
+use super::page::Page;
+use super::params::Params;
 use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
@@ -22,12 +23,8 @@ pub async fn list(
     ProjectRequest { project, params }: ProjectRequest,
 ) -> ApiResult<Json<Value>> {
     let query = span_query(&params, project.id)?;
-    let mut rows = state.store.list_spans(&query).await?;
-    let next = next_page_start(&mut rows, query.limit);
-    Ok(Json(json!({
-        "data": rows.iter().map(views::span).collect::<Vec<_>>(),
-        "next_cursor": next.map(|row| cursor_of(query.sort, &row)),
-    })))
+    let rows = state.store.list_spans(&query).await?;
+    Ok(Page::split(rows, query.limit).json(views::span, |row| cursor_of(query.sort, row)))
 }
 
 fn cursor_of(sort: SpanSort, row: &SpanRow) -> String {
@@ -116,6 +113,7 @@ pub async fn remove(State(state): State<AppState>, Path(span): Path<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn attribute_filters_parse_json_values() {

@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::params::next_page_start;
+use super::page::{self, Page};
 use super::projects::ProjectRequest;
 use super::{views, AppState};
 use crate::ids::{keyed_cursor, parse_global_id, parse_keyed_cursor};
@@ -46,10 +46,9 @@ pub async fn list(
     };
     let include_spans = params.flag("include_spans")?;
     if !session_identifiers.is_empty() && query.session_ids.is_empty() {
-        return Ok(Json(json!({ "data": [], "next_cursor": null })));
+        return Ok(page::body(Vec::new(), None));
     }
-    let mut rows = state.store.list_traces(&query).await?;
-    let next = next_page_start(&mut rows, query.limit);
+    let Page { rows, next } = Page::split(state.store.list_traces(&query).await?, query.limit);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
         let spans = if include_spans {
@@ -66,7 +65,7 @@ pub async fn list(
         };
         keyed_cursor("TraceCursor", key, row.id)
     });
-    Ok(Json(json!({ "data": data, "next_cursor": next_cursor })))
+    Ok(page::body(data, next_cursor))
 }
 
 async fn find(state: &AppState, identifier: &str) -> ApiResult<TraceRow> {
