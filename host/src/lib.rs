@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
 //! | server | `server`, `config`, `supervise` | wiring, shutdown order, supervision of long-lived tasks |
-//! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits |
+//! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
 //! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live` | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the call seam into `ember_sandbox` |
 //! | store | `store` | SQL for both dialects, typed storage faults |
