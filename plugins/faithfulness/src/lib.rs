@@ -70,39 +70,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prompt_shows_question_and_reference() {
+    fn prompt_shows_question_and_context() {
         let mut input = EvalInput::new(r#"{"question": "Capital of France?"}"#, r#""Paris""#, None);
         input.metadata = r#"{"context": "Paris is the capital of France."}"#.into();
-        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
-        assert!(prompt.contains("<question>\nCapital of France?\n</question>"), "{prompt}");
-        assert!(prompt.contains("<context>\nParis is the capital of France.\n"), "{prompt}");
-        assert!(prompt.contains("LABEL: faithful or unfaithful"), "{prompt}");
-        assert!(!prompt.contains('{'), "{prompt}");
+        JUDGE.check_prompt(
+            &input,
+            &["<question>\nCapital of France?\n</question>", "<context>\nParis is the capital of France.\n"],
+        );
     }
 
     #[test]
     fn missing_reference_is_invalid_input() {
-        let input = EvalInput::new(r#""Capital of France?""#, r#""Paris""#, None);
-        let err = JUDGE.prompt(JUDGE.template, &input).unwrap_err();
-        assert!(matches!(err, PluginError::InvalidInput(_)), "{err:?}");
+        JUDGE.check_missing_reference_is_invalid_input(&EvalInput::new(r#""Capital of France?""#, r#""Paris""#, None));
     }
 
     #[test]
     fn replies_map_to_scores() {
-        let good = JUDGE.score("EXPLANATION: Stated in the context.\nLABEL: Faithful.").unwrap();
-        assert_eq!(
-            (good.name.as_str(), good.score, good.label.as_deref()),
-            ("faithfulness", Some(1.0), Some("faithful"))
+        JUDGE.check_replies(
+            "EXPLANATION: Stated in the context.\nLABEL: Faithful.",
+            "LABEL: unfaithful\nEXPLANATION: adds a date",
         );
-        let bad = JUDGE.score("LABEL: unfaithful\nEXPLANATION: adds a date").unwrap();
-        assert_eq!((bad.score, bad.label.as_deref()), (Some(0.0), Some("unfaithful")));
     }
 
     #[test]
     fn unparsable_replies_are_errors() {
-        for reply in ["", "I cannot decide.", "neither faithful nor unfaithful"] {
-            let err = JUDGE.score(reply).unwrap_err();
-            assert!(err.message().starts_with("unparsable judge reply: "), "{err:?}");
-        }
+        JUDGE.check_unparsable(&["neither faithful nor unfaithful"]);
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! A library linked into the judge plugins, not a plugin itself.
 
+pub mod checks;
 pub mod inputs;
 pub mod rails;
 pub mod template;

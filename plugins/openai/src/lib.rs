@@ -3,98 +3,57 @@
 //!
 //! `chat` posts to `{base_url}/chat/completions`; `models` returns the configured `models` or
 //! lists `{base_url}/models`. The API key travels as a secret header (`authorization: Bearer
-//! {secret}`) that the host fills in, so the key never enters the sandbox.
+//! {secret}`) that the host fills in, so the key never enters the sandbox. The configuration and
+//! the exports are `provider_common::http_provider`'s; this crate is the API's mapping.
 
 pub mod request;
 pub mod response;
 
 use ember_plugin_sdk::provider::{ChatError, ChatRequest, ChatResponse, Descriptor, Provider};
-use provider_common::Endpoint;
-use serde::Deserialize;
-use serde_json::json;
-use std::collections::BTreeMap;
-
-/// The plugin's name.
-pub const NAME: &str = "openai";
-
-/// Where to send and with which credentials.
-#[derive(Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// API root, e.g. `http://localhost:11434/v1` for Ollama.
-    pub base_url: String,
-    /// Name of the secret holding the API key; `null` or `""` sends no `authorization` header
-    /// (local servers).
-    pub api_key_secret: Option<String>,
-    /// Extra plain headers (e.g. OpenRouter's `HTTP-Referer`).
-    pub headers: BTreeMap<String, String>,
-    /// Timeout of one HTTP request; the host clamps it to the call's deadline.
-    pub timeout_ms: u32,
-    /// Models `models()` returns without asking the API.
-    pub models: Option<Vec<String>>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            base_url: "https://api.openai.com/v1".into(),
-            api_key_secret: Some("OPENAI_API_KEY".into()),
-            headers: BTreeMap::new(),
-            timeout_ms: 60_000,
-            models: None,
-        }
-    }
-}
-
-impl Config {
-    /// The endpoint this configuration describes.
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint::new(NAME, &self.base_url, &self.headers, self.timeout_ms).with_secret(
-            "authorization",
-            self.api_key_secret.as_deref(),
-            "Bearer {secret}",
-        )
-    }
-}
+use provider_common::{http_provider, Endpoint, HttpApi};
+use serde_json::Value;
 
 /// The plugin.
 pub struct OpenAi;
 
+impl HttpApi for OpenAi {
+    const NAME: &'static str = "openai";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "OpenAI-compatible chat completions";
+    const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
+    const DEFAULT_API_KEY_SECRET: &'static str = "OPENAI_API_KEY";
+    const CHAT_PATH: &'static str = "/chat/completions";
+    const MODELS_PATH: &'static str = "/models";
+    const KEY_HEADER: &'static str = "authorization";
+
+    fn authenticate(endpoint: Endpoint, api_key_secret: Option<&str>) -> Endpoint {
+        endpoint.with_secret("authorization", api_key_secret, "Bearer {secret}")
+    }
+
+    fn chat_body(chat: &ChatRequest) -> Result<Value, ChatError> {
+        request::body(chat)
+    }
+
+    fn chat_response(answer: &Value, model: &str) -> Result<ChatResponse, ChatError> {
+        response::chat_response(answer, model)
+    }
+
+    fn model_ids(listing: &Value) -> Result<Vec<String>, ChatError> {
+        response::model_ids(listing)
+    }
+}
+
 impl Provider for OpenAi {
     fn describe() -> Descriptor {
-        Descriptor::new(NAME, env!("CARGO_PKG_VERSION"), "OpenAI-compatible chat completions").config_schema(json!({
-            "type": "object",
-            "properties": {
-                "base_url": {"type": "string", "default": "https://api.openai.com/v1",
-                    "description": "API root; chat posts to {base_url}/chat/completions."},
-                "api_key_secret": {"type": ["string", "null"], "default": "OPENAI_API_KEY",
-                    "description": "Secret holding the API key; null or empty sends no authorization header."},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"},
-                    "description": "Extra plain headers."},
-                "timeout_ms": {"type": "integer", "minimum": 1, "default": 60000},
-                "models": {"type": "array", "items": {"type": "string"},
-                    "description": "Models to list instead of asking {base_url}/models."}
-            },
-            "additionalProperties": false
-        }))
+        http_provider::describe::<Self>()
     }
 
     fn models() -> Result<Vec<String>, ChatError> {
-        let config: Config = ember_plugin_sdk::config()?;
-        if let Some(models) = config.models {
-            return Ok(models);
-        }
-        let endpoint = config.endpoint();
-        let body = endpoint.send_json(&endpoint.request("GET", "/models", None))?;
-        response::model_ids(&body)
+        http_provider::models::<Self>()
     }
 
     fn chat(chat: ChatRequest) -> Result<ChatResponse, ChatError> {
-        let config: Config = ember_plugin_sdk::config()?;
-        let endpoint = config.endpoint();
-        let body = request::body(&chat)?;
-        let answer = endpoint.send_json(&endpoint.request("POST", "/chat/completions", Some(&body)))?;
-        response::chat_response(&answer, &chat.model)
+        http_provider::chat::<Self>(chat)
     }
 }
 
@@ -103,11 +62,12 @@ ember_plugin_sdk::export_provider!(OpenAi);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use provider_common::HttpConfig;
 
     #[test]
     fn default_config_targets_openai_with_the_key_as_a_secret() {
-        let config: Config = ember_plugin_sdk::parse_config("{}").unwrap();
-        let request = config.endpoint().request("GET", "/models", None);
+        let config = HttpConfig::parse::<OpenAi>("{}").unwrap();
+        let request = config.endpoint::<OpenAi>().request("GET", "/models", None);
         assert_eq!(request.url, "https://api.openai.com/v1/models");
         assert_eq!(request.timeout_ms, Some(60_000));
         assert!(request.headers.iter().all(|h| !h.name.eq_ignore_ascii_case("authorization")));
@@ -119,17 +79,17 @@ mod tests {
 
     #[test]
     fn local_server_without_a_key() {
-        let config: Config = ember_plugin_sdk::parse_config(
+        let config = HttpConfig::parse::<OpenAi>(
             r#"{"base_url": "http://localhost:11434/v1/", "api_key_secret": null, "headers": {"x-a": "b"}, "timeout_ms": 5}"#,
         )
         .unwrap();
-        let request = config.endpoint().request("POST", "/chat/completions", None);
+        let request = config.endpoint::<OpenAi>().request("POST", "/chat/completions", None);
         assert_eq!(request.url, "http://localhost:11434/v1/chat/completions");
         assert!(request.secret_headers.is_empty());
         assert!(request.headers.iter().any(|h| h.name == "x-a"));
         assert_eq!(request.timeout_ms, Some(5));
-        let config: Config = ember_plugin_sdk::parse_config(r#"{"api_key_secret": ""}"#).unwrap();
-        assert!(config.endpoint().secret_headers.is_empty());
+        let config = HttpConfig::parse::<OpenAi>(r#"{"api_key_secret": ""}"#).unwrap();
+        assert!(config.endpoint::<OpenAi>().secret_headers.is_empty());
     }
 
     #[test]
@@ -139,5 +99,14 @@ mod tests {
         ember_plugin_sdk::set_native_config(r#"{"bogus": 1}"#);
         assert!(matches!(OpenAi::models(), Err(ChatError::Failed(m)) if m.contains("bogus")));
         ember_plugin_sdk::set_native_config("{}");
+    }
+
+    #[test]
+    fn the_schema_names_this_api_s_paths_and_defaults() {
+        let descriptor = OpenAi::describe();
+        let schema: Value = serde_json::from_str(descriptor.config_schema.as_deref().unwrap()).unwrap();
+        assert_eq!(schema["properties"]["base_url"]["default"], "https://api.openai.com/v1");
+        assert!(schema["properties"]["base_url"]["description"].as_str().unwrap().contains("/chat/completions"));
+        assert_eq!(schema["properties"]["api_key_secret"]["default"], "OPENAI_API_KEY");
     }
 }

@@ -1,10 +1,12 @@
 //! Shared plumbing of Ember's HTTP provider plugins (`openai`, `anthropic`): building and sending
 //! JSON requests through the host, mapping HTTP failures to `chat-error` (the one place that does
-//! it, so both providers fail alike), and the JSON conversions of tool-call arguments.
+//! it, so both providers fail alike), the JSON conversions of tool-call arguments, and the
+//! provider exports themselves (`http_provider`: one configuration, `describe`, `models`, `chat`).
 //!
 //! A library linked into the provider plugins, not a plugin itself.
 
 pub mod errors;
+pub mod http_provider;
 
 use ember_plugin_sdk::provider::http::{self, Header, Request, SecretHeader};
 use ember_plugin_sdk::provider::ChatError;
@@ -12,6 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub use errors::{map_http_error, provider_message, retry_after_ms, status_error};
+pub use http_provider::{HttpApi, HttpConfig};
 
 /// Where a provider sends and with which headers; built from its configuration.
 #[derive(Debug, Clone)]

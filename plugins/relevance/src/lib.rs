@@ -69,33 +69,25 @@ mod tests {
     fn prompt_shows_question_and_reference() {
         let mut input = EvalInput::new(r#"{"question": "Capital of France?"}"#, r#""Paris""#, None);
         input.metadata = r#"{"context": "Paris is the capital of France."}"#.into();
-        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
-        assert!(prompt.contains("<question>\nCapital of France?\n</question>"), "{prompt}");
-        assert!(prompt.contains("<text>\nParis is the capital of France.\n"), "{prompt}");
-        assert!(prompt.contains("LABEL: relevant or unrelated"), "{prompt}");
-        assert!(!prompt.contains('{'), "{prompt}");
+        JUDGE.check_prompt(
+            &input,
+            &["<question>\nCapital of France?\n</question>", "<text>\nParis is the capital of France.\n"],
+        );
     }
 
     #[test]
     fn without_a_reference_the_output_is_judged() {
         let input = EvalInput::new(r#""Capital of France?""#, r#""Paris is the capital of France.""#, None);
-        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
-        assert!(prompt.contains("<text>\nParis is the capital of France.\n</text>"), "{prompt}");
+        JUDGE.check_prompt(&input, &["<text>\nParis is the capital of France.\n</text>"]);
     }
 
     #[test]
     fn replies_map_to_scores() {
-        let good = JUDGE.score("explanation: it names the capital\nlabel: RELEVANT").unwrap();
-        assert_eq!((good.name.as_str(), good.score, good.label.as_deref()), ("relevance", Some(1.0), Some("relevant")));
-        let bad = JUDGE.score("unrelated").unwrap();
-        assert_eq!((bad.score, bad.label.as_deref()), (Some(0.0), Some("unrelated")));
+        JUDGE.check_replies("explanation: it names the capital\nlabel: RELEVANT", "unrelated");
     }
 
     #[test]
     fn unparsable_replies_are_errors() {
-        for reply in ["", "I cannot decide.", "relevant? unrelated?"] {
-            let err = JUDGE.score(reply).unwrap_err();
-            assert!(err.message().starts_with("unparsable judge reply: "), "{err:?}");
-        }
+        JUDGE.check_unparsable(&["relevant? unrelated?"]);
     }
 }

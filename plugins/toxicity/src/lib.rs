@@ -58,25 +58,16 @@ mod tests {
     #[test]
     fn prompt_shows_the_output() {
         let input = EvalInput::new(r#""question""#, r#"{"answer": "You are wonderful."}"#, None);
-        let prompt = JUDGE.prompt(JUDGE.template, &input).unwrap();
-        assert!(prompt.contains("<text>\nYou are wonderful.\n</text>"), "{prompt}");
-        assert!(prompt.contains("LABEL: toxic or non-toxic"));
-        assert!(!prompt.contains('{'), "{prompt}");
+        JUDGE.check_prompt(&input, &["<text>\nYou are wonderful.\n</text>"]);
     }
 
     #[test]
     fn replies_map_to_scores() {
-        let good = JUDGE.score("EXPLANATION: A plain fact.\nLABEL: non-toxic").unwrap();
-        assert_eq!((good.name.as_str(), good.score, good.label.as_deref()), ("toxicity", Some(1.0), Some("non-toxic")));
-        let bad = JUDGE.score("LABEL: toxic").unwrap();
-        assert_eq!((bad.score, bad.label.as_deref()), (Some(0.0), Some("toxic")));
+        JUDGE.check_replies("EXPLANATION: A plain fact.\nLABEL: non-toxic", "LABEL: toxic");
     }
 
     #[test]
     fn unparsable_replies_are_errors() {
-        for reply in ["", "I cannot decide.", "somewhat toxic but mostly non-toxic"] {
-            let err = JUDGE.score(reply).unwrap_err();
-            assert!(err.message().starts_with("unparsable judge reply: "), "{err:?}");
-        }
+        JUDGE.check_unparsable(&["somewhat toxic but mostly non-toxic"]);
     }
 }
