@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use ember::ingest::otlp::decode_protobuf;
 use ember::store::Store;
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use prost::Message;
 
 #[tokio::main]

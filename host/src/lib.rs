@@ -22,7 +22,8 @@
 //! Two imports still run upwards and are to go: `store::prompts` uses the prompt types of
 //! `prompts`, and `metrics::record_stage` takes a `plugins::StageReport`.
 //!
-//! `workload` generates OpenInference traffic for the load tools, benchmarks and tests.
+//! The load tools' and tests' workload generator is a crate of its own, `ember-workload`
+//! (`host/workload`), outside the server library.
 
 pub mod api;
 pub mod attributes;
@@ -43,7 +44,6 @@ pub mod server;
 pub mod store;
 pub mod supervise;
 pub mod time;
-pub mod workload;
 
 pub use config::ServeConfig;
 pub use server::{run, Server};

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, Ember, TestDb};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use prost::Message;
 use sqlx::Connection;
 
@@ -60,7 +60,7 @@ async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
         let request = generator.request(10, "pressure");
         let (status, _, _) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
         assert_eq!(status, 200);
-        acknowledged.extend(ember::workload::span_ids(&request));
+        acknowledged.extend(ember_workload::span_ids(&request));
     }
     let refused = generator.request(10, "pressure");
     let (status, headers, body) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;

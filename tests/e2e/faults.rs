@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 
 use crate::harness::{Backend, Ember, TestDb};
 use crate::small_fs::SmallFs;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, Ember, TestDb};

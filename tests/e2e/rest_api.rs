@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, Ember, TestDb};

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use prost::Message;
 
 use crate::harness::{Backend, Ember, TestDb};
@@ -30,7 +30,7 @@ async fn sigterm_under_load_loses_no_acknowledged_span(backend: Backend) {
                     .send()
                     .await;
                 match response.map(|r| r.status().as_u16()) {
-                    Ok(200) => acknowledged.lock().expect("lock").extend(ember::workload::span_ids(&request)),
+                    Ok(200) => acknowledged.lock().expect("lock").extend(ember_workload::span_ids(&request)),
                     Ok(503) => {
                         refused += 1;
                         tokio::time::sleep(Duration::from_millis(5)).await;

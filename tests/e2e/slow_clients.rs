@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

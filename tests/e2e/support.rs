@@ -1,7 +1,7 @@
 //! Raw OTLP senders shared by the tests.
 
 use bytes::{Buf, BufMut, Bytes};
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -33,7 +33,7 @@ pub async fn export_generated(
     project: &str,
 ) -> (u16, Vec<String>) {
     let request = generator.request(traces, project);
-    let ids = ember::workload::span_ids(&request);
+    let ids = ember_workload::span_ids(&request);
     let (status, _, _) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
     (status, ids)
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use prost::Message;
 
 use crate::harness::Ember;
@@ -37,7 +37,7 @@ impl Tally {
     /// Only 200 and 503 (with `Retry-After`) are acceptable answers.
     pub async fn send(&mut self, target: &Target, generator: &mut TraceGenerator) -> u16 {
         let request = generator.request(50, "faults");
-        let ids = ember::workload::span_ids(&request);
+        let ids = ember_workload::span_ids(&request);
         let response = target
             .client
             .post(&target.url)

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use ember::workload::{TraceGenerator, SPANS_PER_TRACE};
 use prost::Message;
 
 #[path = "support/spawn.rs"]
 mod spawn;
+use ember_workload::{TraceGenerator, SPANS_PER_TRACE};
 use spawn::{rss_kib, spawn_server};
 
 #[derive(Debug, Parser)]

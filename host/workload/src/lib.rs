@@ -1,4 +1,5 @@
-//! A realistic OpenInference workload for load tests and end-to-end tests.
+//! A realistic OpenInference workload for Ember's load tool (`ember-loadgen`), the store
+//! benchmark and the end-to-end tests.
 //!
 //! Each trace is a RAG-style request: a CHAIN root, an LLM span with chat messages and token
 //! counts, a RETRIEVER span with three documents, and a TOOL span, carrying 1–2 KB of text each.
@@ -86,7 +87,9 @@ impl TraceGenerator {
             }
             texts.push(paragraph);
         }
-        let now_ns = u64::try_from(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)).unwrap_or(0);
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX));
         Self { run_id, next: 1, texts, now_ns }
     }
 
