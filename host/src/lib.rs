@@ -15,12 +15,16 @@
 //! | server | `server`, `config`, `supervise` | wiring, shutdown order, supervision of long-lived tasks |
 //! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
 //! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live` | what the routes do |
-//! | plugins | `plugins` | the registry, the ingest pipeline, the call seam into `ember_sandbox` |
+//! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
 //! | store | `store` | SQL for both dialects, typed storage faults |
-//! | leaves | `ids`, `time`, `model`, `attributes`, `metrics`, `call_stats`, `log_writer` | shared by all |
+//! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer` | shared by all |
 //!
-//! Two imports still run upwards and are to go: `store::prompts` uses the prompt types of
-//! `prompts`, and `metrics::record_stage` takes a `plugins::StageReport`.
+//! No import runs upwards: the prompt types `store` keeps live in `model::prompt`, metrics take
+//! plain values, and only `plugins` (the call seam, and the sandbox's value types it re-exports)
+//! and `providers` (the provider world's chat types) name `ember_sandbox` below the binaries.
+//!
+//! Unit tests sit in `mod tests` at the end of the module's file, or, when long, in
+//! `<module>/tests.rs` beside it (`mod tests;`); end-to-end tests are in the top-level `tests/`.
 //!
 //! The load tools' and tests' workload generator is a crate of its own, `ember-workload`
 //! (`host/workload`), outside the server library.

@@ -200,28 +200,41 @@ impl Metrics {
         }
     }
 
-    /// Records one ingest pipeline stage's calls, costs and outcome.
-    pub fn record_stage(&self, report: &crate::plugins::StageReport) {
-        let plugin = || vec![("plugin", report.plugin.clone())];
-        let outcome = report.error.as_ref().map_or("ok", ember_sandbox::SandboxError::kind);
-        let mut labels = plugin();
-        labels.push(("outcome", outcome.to_owned()));
-        self.plugin_calls.get_or_create(&labels).inc_by(u64::from(report.calls));
-        if report.calls > 0 {
-            let per_call = report.instructions as f64 / f64::from(report.calls);
-            self.call_stats.record(&report.plugin, outcome, report.calls, per_call as u64);
-            let seconds = report.elapsed.as_secs_f64() / f64::from(report.calls);
-            for _ in 0..report.calls {
-                self.plugin_instructions.get_or_create(&plugin()).observe(per_call);
-                self.plugin_seconds.get_or_create(&plugin()).observe(seconds);
-            }
+    /// Records `calls` calls of `plugin` that ended with `outcome` (`ok` or an error kind) and
+    /// together used `instructions` and `elapsed`: one ingest pipeline stage over one batch.
+    pub fn record_calls(
+        &self,
+        plugin: &str,
+        outcome: &str,
+        calls: u32,
+        instructions: u64,
+        elapsed: std::time::Duration,
+    ) {
+        let labels = vec![("plugin", plugin.to_owned()), ("outcome", outcome.to_owned())];
+        self.plugin_calls.get_or_create(&labels).inc_by(u64::from(calls));
+        if calls == 0 {
+            return;
         }
-        if report.spans_changed > 0 {
-            self.pipeline_spans_changed.get_or_create(&plugin()).inc_by(report.spans_changed as u64);
+        let per_call = instructions as f64 / f64::from(calls);
+        self.call_stats.record(plugin, outcome, calls, per_call as u64);
+        let seconds = elapsed.as_secs_f64() / f64::from(calls);
+        let plugin = vec![("plugin", plugin.to_owned())];
+        let (instructions, time) =
+            (self.plugin_instructions.get_or_create(&plugin), self.plugin_seconds.get_or_create(&plugin));
+        for _ in 0..calls {
+            instructions.observe(per_call);
+            time.observe(seconds);
         }
     }
 
-    /// Records one plugin call outside the ingest pipeline (evaluations).
+    /// Records spans an ingest pipeline stage of `plugin` changed.
+    pub fn record_spans_changed(&self, plugin: &str, spans: usize) {
+        if spans > 0 {
+            self.pipeline_spans_changed.get_or_create(&vec![("plugin", plugin.to_owned())]).inc_by(spans as u64);
+        }
+    }
+
+    /// Records one plugin call (evaluators and providers, through the plugin host).
     pub fn record_call(&self, plugin: &str, outcome: &str, instructions: u64, elapsed: std::time::Duration) {
         let labels = vec![("plugin", plugin.to_owned()), ("outcome", outcome.to_owned())];
         self.plugin_calls.get_or_create(&labels).inc();

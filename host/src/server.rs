@@ -74,9 +74,9 @@ impl Server {
                 tracing::warn!(secrets = unusable, "stored secrets cannot be opened with this EMBER_SECRET");
             }
         }
-        let plugins = start_sandbox(&config).await?;
+        let plugins = start_sandbox(&config, metrics.clone()).await?;
         let pacing = Pacing::new(config.provider_concurrency, config.provider_rpm);
-        let providers = Providers::new(plugins.clone(), pacing, config.retry_policy(), metrics.clone());
+        let providers = Providers::new(plugins.clone(), pacing, config.retry_policy());
         plugins.set_services(Services {
             outbound: Some(HttpTransport::new(secrets.clone(), config.outbound_max_bytes).into_service()),
             llm: Some(Arc::new(Broker(providers.clone()))),
@@ -240,10 +240,10 @@ fn flatten(joined: Result<Option<Result<(), ServerError>>, tokio::task::JoinErro
 }
 
 /// Starts the sandbox.
-async fn start_sandbox(config: &ServeConfig) -> Result<PluginHost, ServerError> {
+async fn start_sandbox(config: &ServeConfig, metrics: Arc<Metrics>) -> Result<PluginHost, ServerError> {
     let cache_dir = config.plugin_cache_dir();
     let (max_calls, budget) = (config.plugin_max_calls, config.plugin_memory_budget_mib.saturating_mul(1 << 20));
-    Ok(tokio::task::spawn_blocking(move || PluginHost::new(&cache_dir, max_calls, budget)).await??)
+    Ok(tokio::task::spawn_blocking(move || PluginHost::new(&cache_dir, max_calls, budget, metrics)).await??)
 }
 
 /// Loads the registered plugins and registers the components of the plugin directory (bundled

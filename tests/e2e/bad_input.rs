@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use ember::workload::TraceGenerator;
+use ember_workload::TraceGenerator;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use prost::Message;
 
@@ -84,22 +84,27 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     // A JSON body over the limit is a 413 with Ember's JSON error on every REST route, and one
     // that does not parse a 422, whichever way the route reads its body.
     let huge = serde_json::json!({ "name": "p", "description": "x".repeat(100_000) });
-    for path in ["/v1/projects", "/v1/prompts", "/v1/spans", "/v1/span_annotations", "/v1/plugins/nope"] {
-        let request = if path.starts_with("/v1/plugins/") {
-            ember.client.patch(ember.url(path))
-        } else {
-            ember.client.post(ember.url(path))
-        };
-        let response = request.json(&huge).send().await.unwrap();
+    let routes = [
+        (reqwest::Method::POST, "/v1/projects"),
+        (reqwest::Method::POST, "/v1/prompts"),
+        (reqwest::Method::POST, "/v1/spans"),
+        (reqwest::Method::POST, "/v1/span_annotations"),
+        (reqwest::Method::PATCH, "/v1/plugins/nope"),
+        (reqwest::Method::POST, "/v1/plugins/exact_match/evaluate"),
+        (reqwest::Method::PUT, "/v1/ingest_pipeline"),
+    ];
+    for (method, path) in routes {
+        let response = ember.client.request(method.clone(), ember.url(path)).json(&huge).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 413, "{path}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "payload_too_large", "{path}: {body}");
-        let response = ember.client.post(ember.url(path)).body("{nope").send().await.unwrap();
-        if !path.starts_with("/v1/plugins/") {
-            assert_eq!(response.status().as_u16(), 422, "{path}");
-            let body: serde_json::Value = response.json().await.unwrap();
-            assert!(body["error"]["message"].as_str().unwrap_or("").contains("invalid request body"), "{path}: {body}");
+        if method == reqwest::Method::PATCH {
+            continue;
         }
+        let response = ember.client.request(method, ember.url(path)).body("{nope").send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().unwrap_or("").contains("invalid request body"), "{path}: {body}");
     }
 
     // A compressed body within the limit is accepted.

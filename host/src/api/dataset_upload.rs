@@ -365,5 +365,4 @@ fn example_from_object(value: Value, keys: &Keys) -> Result<NewExample, String> 
 }
 
 #[cfg(test)]
-#[path = "dataset_upload_tests.rs"]
 mod tests;

@@ -5,17 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use ember_sandbox::World;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::ids::global_id;
-
-use crate::time::iso_time;
-
 use super::json_body::JsonBody;
-use super::{params, ApiError, ApiResult, AppState};
+use super::{experiments, ApiError, ApiResult, AppState};
+use crate::ids::global_id;
+use crate::plugins::World;
 use crate::store::{EvaluatorRow, JobCounts, NewEvaluator};
+use crate::time::iso_time;
 
 /// The evaluator routes.
 pub fn routes() -> Router<AppState> {
@@ -49,7 +47,7 @@ async fn attach(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AttachBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let experiment = params::experiment(&state, &id).await?.id;
+    let experiment = experiments::resolve(&state.store, &id).await?.id;
     if body.evaluators.is_empty() {
         return Err(ApiError::invalid("`evaluators` is empty"));
     }
@@ -59,12 +57,12 @@ async fn attach(
             .plugins
             .resolve(&spec.plugin)
             .ok_or_else(|| ApiError::invalid(format!("no enabled plugin {}; see GET /v1/plugins", spec.plugin)))?;
-        if resolved.plugin.world() != World::Evaluator {
+        if resolved.world() != World::Evaluator {
             return Err(ApiError::invalid(format!(
                 "{}@{} is a {} plugin, not an evaluator",
                 resolved.name,
                 resolved.version,
-                resolved.plugin.world()
+                resolved.world()
             )));
         }
         let name = spec.name.unwrap_or_else(|| resolved.name.clone());
@@ -89,7 +87,7 @@ async fn attach(
 
 /// `GET /v1/experiments/{id}/evaluators`: the attached evaluators and their jobs by state.
 async fn list(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let experiment = params::experiment(&state, &id).await?.id;
+    let experiment = experiments::resolve(&state.store, &id).await?.id;
     Ok(Json(json!({ "data": evaluators_body(&state, experiment).await? })))
 }
 

@@ -24,6 +24,7 @@ mod prompts;
 mod registry;
 mod secrets;
 mod sessions;
+mod span_filter;
 mod span_query;
 mod spans;
 mod state;

@@ -1,10 +1,7 @@
 //! Query-string parsing that keeps repeated keys (`?trace_id=a&trace_id=b`), as Phoenix's API uses
-//! them, and the lookups of the rows path parameters name.
+//! them.
 
 use super::error::{ApiError, ApiResult};
-use super::AppState;
-use crate::ids::parse_global_id;
-use crate::store::ExperimentRow;
 
 /// The decoded pairs of a query string.
 #[derive(Debug, Default)]
@@ -73,12 +70,4 @@ impl Params {
             .map(Some)
             .ok_or_else(|| ApiError::invalid(format!("{name} is not an ISO 8601 time: {raw:?}")))
     }
-}
-
-/// The experiment an `Experiment` GlobalID path parameter names (its own columns, no counts): 422
-/// when `id` is not such a GlobalID, 404 when there is no such experiment.
-pub async fn experiment(state: &AppState, id: &str) -> ApiResult<ExperimentRow> {
-    let row_id = parse_global_id("Experiment", id)
-        .ok_or_else(|| ApiError::invalid(format!("{id:?} is not an experiment id")))?;
-    state.store.experiment_by_id(row_id).await?.ok_or_else(|| ApiError::not_found(format!("no experiment {id}")))
 }

@@ -6,13 +6,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use ember_sandbox::ChatRequest;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{ApiError, ApiResult, AppState};
 use crate::providers::prompt::{self, PromptError, PromptSelector};
-use crate::providers::{record_call, wire, CallRecord, ProviderError, RetryPolicy};
+use crate::providers::{record_call, wire, CallRecord, ChatRequest, ProviderError, RetryPolicy};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/playground/chat", post(chat)).route("/v1/plugins/{reference}/models", get(models))

@@ -1,13 +1,12 @@
 //! Ember's plugin routes: trying an evaluator on one example, and the ingest pipeline (`GET`/`PUT`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
-use ember_sandbox::{EvalInput, World};
 use serde_json::{json, Value};
 
+use super::json_body::JsonBody;
 use super::{ApiError, ApiResult, AppState};
-use crate::plugins::{Pipeline, PipelineConfig};
+use crate::plugins::{EvalInput, Pipeline, PipelineConfig, World};
 
 /// `GET /v1/ingest_pipeline`: the pipeline in force.
 pub async fn pipeline(State(state): State<AppState>) -> Json<Value> {
@@ -16,9 +15,10 @@ pub async fn pipeline(State(state): State<AppState>) -> Json<Value> {
 
 /// `PUT /v1/ingest_pipeline`: validates, stores and applies a new pipeline. Requests already
 /// being decoded finish with the previous one.
-pub async fn set_pipeline(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
-    let config: PipelineConfig =
-        serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid pipeline: {err}")))?;
+pub async fn set_pipeline(
+    State(state): State<AppState>,
+    JsonBody(config): JsonBody<PipelineConfig>,
+) -> ApiResult<Json<Value>> {
     let pipeline = Pipeline::build(config, &state.plugins).map_err(|err| ApiError::invalid(err.to_string()))?;
     let text = serde_json::to_string(pipeline.config()).map_err(|err| ApiError::invalid(err.to_string()))?;
     PipelineConfig::save_stored(&state.store, &text).await?;
@@ -31,12 +31,15 @@ pub async fn set_pipeline(State(state): State<AppState>, body: Bytes) -> ApiResu
 /// `POST /v1/plugins/{name}/evaluate`: runs an installed evaluator on one example, in the sandbox
 /// on the blocking pool, and returns its scores or its typed failure with the instructions used.
 /// Body: `{"input": …, "output": …, "expected": …, "metadata": {…}, "config": {…}}`.
-pub async fn evaluate(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
-    let plugin = state.plugins.get(&name).ok_or_else(|| ApiError::not_found(format!("no plugin named {name}")))?;
+pub async fn evaluate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let plugin = state.plugins.resolve(&name).ok_or_else(|| ApiError::not_found(format!("no plugin named {name}")))?;
     if plugin.world() != World::Evaluator {
         return Err(ApiError::invalid(format!("{name} is a {} plugin, not an evaluator", plugin.world())));
     }
-    let body: Value = serde_json::from_slice(&body).map_err(|err| ApiError::invalid(format!("invalid JSON: {err}")))?;
     let Value::Object(mut fields) = body else { return Err(ApiError::invalid("the body must be a JSON object")) };
     let mut take = |key: &str| fields.remove(key).map(|value| value.to_string());
     let output = take("output").ok_or_else(|| ApiError::invalid("`output` is required"))?;
@@ -51,13 +54,7 @@ pub async fn evaluate(State(state): State<AppState>, Path(name): Path<String>, b
         Some(_) => return Err(ApiError::invalid("`config` must be a JSON object")),
         None => "{}".to_owned(),
     };
-    let plugin = plugin.with_config(config);
-    let span = tracing::info_span!("plugin_call", plugin = %name, world = "evaluator");
-    let report = tokio::task::spawn_blocking(move || span.in_scope(|| plugin.evaluate(&input)))
-        .await
-        .map_err(|_| ApiError::invalid("the plugin call was cancelled"))?;
-    let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
-    state.metrics.record_call(&name, outcome, report.instructions, report.elapsed);
+    let report = state.plugins.evaluate(plugin.with_config(config), input, "one example".into()).await;
     let mut data = json!({
         "instructions": report.instructions,
         "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::json_body::JsonBody;
 use super::playground::prompt_error;
-use super::{params, ApiError, ApiResult, AppState};
+use super::{experiments, ApiError, ApiResult, AppState};
 use crate::evaluation::prompt_task::TaskError;
 use crate::ids::global_id;
 use crate::providers::prompt::PromptSelector;
@@ -52,7 +52,7 @@ async fn start(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StartBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let experiment = params::experiment(&state, &id).await?;
+    let experiment = experiments::resolve(&state.store, &id).await?;
     let selector = PromptSelector { prompt: body.prompt, prompt_version_id: body.prompt_version_id, tag: body.tag };
     let max_attempts = body.max_attempts.unwrap_or(state.providers.policy().max_attempts);
     let spec = state
@@ -79,7 +79,7 @@ async fn start(
 
 /// `GET /v1/experiments/{id}/prompt_task`: state and run counts.
 async fn status(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let experiment = params::experiment(&state, &id).await?;
+    let experiment = experiments::resolve(&state.store, &id).await?;
     let task = state
         .store
         .prompt_task(experiment.id)

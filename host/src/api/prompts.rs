@@ -16,7 +16,8 @@ use super::page::Page;
 use super::params::Params;
 use super::AppState;
 use crate::ids::{global_id, parse_global_id};
-use crate::prompts::validate::{version_data, VersionData};
+use crate::prompts::validate::version_data;
+use crate::prompts::VersionData;
 use crate::prompts::{is_identifier, PromptIdentifier};
 use crate::store::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord, Store};
 

@@ -7,16 +7,14 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ember_sandbox::{Grants, Limits};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::time::iso_time;
-
 use super::json_body::JsonBody;
 use super::{ApiError, ApiResult, AppState};
-use crate::plugins::{InstalledPlugin, Manifest, RegistryError, Upload};
+use crate::plugins::{Grants, InstalledPlugin, Limits, Manifest, RegistryError, Upload};
 use crate::store::PluginRecord;
+use crate::time::iso_time;
 
 /// The registry routes; uploads may be larger than other request bodies.
 pub fn routes(max_plugin_bytes: usize) -> Router<AppState> {

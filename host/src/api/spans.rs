@@ -9,13 +9,12 @@ use super::error::{ApiError, ApiResult};
 use super::page::Page;
 use super::params::Params;
 use super::projects::ProjectRequest;
+use super::span_filter::RawSpanFilter;
 use super::{views, AppState};
 use crate::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
-use crate::ingest::openinference::SPAN_KINDS;
 use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
 
 const MAX_LIMIT: i64 = 1000;
-const STATUS_CODES: [&str; 3] = ["OK", "ERROR", "UNSET"];
 
 /// `GET /v1/projects/{p}/spans`: one filtered page of spans.
 pub async fn list(
@@ -36,38 +35,23 @@ fn cursor_of(sort: SpanSort, row: &SpanRow) -> String {
 
 fn span_query(params: &Params, project_id: i64) -> ApiResult<SpanQuery> {
     let sort = params.one_of("sort", &[("id", SpanSort::Id), ("start_time", SpanSort::StartTime)])?;
-    let cursor = params.cursor(|raw| parse_cursor(sort, raw))?;
-    let span_kinds = upper_all(params.all("span_kind"));
-    if let Some(bad) = span_kinds.iter().find(|k| !SPAN_KINDS.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("unknown span_kind {bad:?}; expected one of {}", SPAN_KINDS.join(", "))));
-    }
-    let status_codes = upper_all(params.all("status_code"));
-    if let Some(bad) = status_codes.iter().find(|k| !STATUS_CODES.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("unknown status_code {bad:?}; expected OK, ERROR or UNSET")));
-    }
-    let attributes =
-        params.all("attribute").iter().map(|raw| parse_attribute_filter(raw)).collect::<ApiResult<Vec<_>>>()?;
-    Ok(SpanQuery {
-        project_id,
-        sort,
-        descending: params.descending(true)?,
-        limit: params.limit(MAX_LIMIT)?,
-        cursor,
+    let filter = RawSpanFilter {
+        span_kind: params.all("span_kind"),
+        status_code: params.all("status_code"),
+        attribute: params.all("attribute"),
+        name: params.all("name"),
+        trace_id: params.all("trace_id"),
+        span_id: params.all("span_id"),
         start_ns: params.time("start_time")?,
         end_ns: params.time("end_time")?,
-        trace_ids: params.all("trace_id"),
-        span_ids: params.all("span_id"),
+    };
+    Ok(SpanQuery {
+        sort,
+        descending: params.descending(true)?,
+        cursor: params.cursor(|raw| parse_cursor(sort, raw))?,
         parent_id: params.get("parent_id").map(|p| (p != "null").then(|| p.to_owned())),
-        names: params.all("name"),
-        span_kinds,
-        status_codes,
-        model_names: Vec::new(),
-        attributes,
+        ..filter.into_query(project_id, params.limit(MAX_LIMIT)?)?
     })
-}
-
-fn upper_all(values: Vec<String>) -> Vec<String> {
-    values.into_iter().map(|v| v.to_ascii_uppercase()).collect()
 }
 
 fn parse_cursor(sort: SpanSort, raw: &str) -> Option<SpanCursor> {
@@ -75,20 +59,6 @@ fn parse_cursor(sort: SpanSort, raw: &str) -> Option<SpanCursor> {
         SpanSort::Id => parse_global_id("Span", raw).map(|id| SpanCursor { start_ns: 0, id }),
         SpanSort::StartTime => parse_keyed_cursor("SpanStart", raw).map(|(start_ns, id)| SpanCursor { start_ns, id }),
     }
-}
-
-/// `key:value`, the key a dot-path and the value JSON-parsed (`12` is a number, `true` a bool,
-/// anything that is not JSON a string).
-fn parse_attribute_filter(raw: &str) -> ApiResult<(Vec<String>, Value)> {
-    let Some((key, value)) = raw.split_once(':') else {
-        return Err(ApiError::invalid(format!("attribute filter must be key:value, got {raw:?}")));
-    };
-    let path: Vec<String> = key.split('.').map(str::to_owned).collect();
-    if key.is_empty() || path.iter().any(String::is_empty) {
-        return Err(ApiError::invalid(format!("attribute filter has an empty key segment: {raw:?}")));
-    }
-    let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-    Ok((path, value))
 }
 
 /// Resolves a span identifier: a Span GlobalID, else an OpenTelemetry span id.
@@ -113,16 +83,6 @@ pub async fn remove(State(state): State<AppState>, Path(span): Path<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn attribute_filters_parse_json_values() {
-        assert_eq!(parse_attribute_filter("user.id:12").expect("ok"), (vec!["user".into(), "id".into()], json!(12)));
-        assert_eq!(parse_attribute_filter("a:true").expect("ok").1, json!(true));
-        assert_eq!(parse_attribute_filter("metadata.tier:gold").expect("ok").1, json!("gold"));
-        assert!(parse_attribute_filter("nocolon").is_err());
-        assert!(parse_attribute_filter("a..b:1").is_err());
-    }
 
     #[test]
     fn bad_parameters_are_refused() {

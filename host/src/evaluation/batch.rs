@@ -209,9 +209,9 @@ impl Runner {
         }
         let mut handles = Vec::with_capacity(chunks.len());
         for chunk in chunks {
-            let (stop, metrics, config) = (stop.clone(), self.metrics.clone(), self.config);
+            let (stop, host, config) = (stop.clone(), self.plugins.clone(), self.config);
             handles.push(tokio::task::spawn_blocking(move || {
-                chunk.into_iter().map(|work| run_one(work, &stop, &metrics, &config)).collect::<Vec<Done>>()
+                chunk.into_iter().map(|work| run_one(work, &stop, &host, &config)).collect::<Vec<Done>>()
             }));
         }
         let mut outcomes = Vec::new();

@@ -4,13 +4,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ember_sandbox::{EvalInput, Score};
 use serde_json::{json, Value};
 
-use super::outcome::{classify, Classified};
 use super::WorkerConfig;
-use crate::metrics::Metrics;
-use crate::plugins::InstalledPlugin;
+use crate::plugins::{EvalInput, InstalledPlugin, PluginHost, ResolvedPlugin, Score};
 use crate::store::{ClaimedJob, EvaluationResult, EvaluatorRow, FinishedJob, JobEnd, RunInput};
 
 /// Why a job's plugin cannot run.
@@ -44,7 +41,7 @@ pub(super) enum Done {
 }
 
 /// Runs one job's call (on a blocking thread) and decides what becomes of the job.
-pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: &WorkerConfig) -> Done {
+pub(super) fn run_one(work: Work, stop: &AtomicBool, host: &PluginHost, config: &WorkerConfig) -> Done {
     let Work { job, evaluator, plugin, input } = work;
     if stop.load(Ordering::Relaxed) {
         return Done::Retry {
@@ -107,16 +104,8 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: 
         expected: Some(input.expected),
         metadata: input.metadata,
     };
-    let span = tracing::debug_span!("plugin_call", plugin = %plugin.record.name, world = "evaluator", job = job.id);
-    let call = || plugin.plugin.with_config(evaluator.config.clone()).evaluate(&eval_input);
-    // The sandbox turns guest failures into errors; a panic here would be a host bug, and must
-    // cost this job only, not the thread's whole chunk.
-    let report = match span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))) {
-        Ok(report) => report,
-        Err(_) => return failed("host_panic", "the host panicked while running the plugin".into(), Some(&plugin)),
-    };
-    let outcome = report.outcome.as_ref().err().map_or("ok", ember_sandbox::SandboxError::kind);
-    metrics.record_call(&plugin.record.name, outcome, report.instructions, report.elapsed);
+    let resolved = ResolvedPlugin::from(&plugin).with_config(evaluator.config.clone());
+    let report = host.evaluate_blocking(&resolved, &eval_input, &format!("job {}", job.id));
     let end_ns = crate::time::now_ns();
     match report.outcome {
         Ok(scores) => Done::Finished(FinishedJob {
@@ -132,7 +121,7 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, metrics: &Metrics, config: 
                 end_ns,
             ),
         }),
-        Err(err) if classify(&err) == Classified::Transient && job.attempts < config.max_attempts => {
+        Err(err) if err.is_retryable() && job.attempts < config.max_attempts => {
             Done::Retry { job_id: job.id, error: err.to_string(), backoff: true, attempts: job.attempts }
         }
         Err(err) => failed(err.kind(), err.to_string(), Some(&plugin)),

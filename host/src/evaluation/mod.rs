@@ -9,7 +9,6 @@
 
 mod batch;
 mod call;
-mod outcome;
 pub mod prompt_task;
 
 use std::sync::Arc;
@@ -22,8 +21,6 @@ use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
 use crate::store::Store;
 use crate::supervise::Supervisor;
-
-pub use outcome::{classify, Classified};
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy)]

@@ -229,7 +229,7 @@ fn run_pipeline(pipeline: &Pipeline, spans: &mut [SpanRecord], metrics: &Metrics
     let mut reports = Vec::new();
     let result = pipeline.apply(spans, &mut reports);
     for report in &reports {
-        metrics.record_stage(report);
+        report.record(metrics);
     }
     match &result {
         Ok(()) => {

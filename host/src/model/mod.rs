@@ -1,4 +1,7 @@
-//! The span record that ingestion produces and the writer stores.
+//! The records the store keeps that several services build or read: the span ingestion produces
+//! and the writer stores, and the prompt types (`prompt`).
+
+pub mod prompt;
 
 use std::sync::Arc;
 

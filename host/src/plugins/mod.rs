@@ -5,6 +5,7 @@
 //! version compiled and linked, and loads one from its stored blob on first use when another
 //! replica registered it.
 
+mod call;
 mod manifest;
 mod pipeline;
 mod processing;
@@ -14,12 +15,17 @@ mod registry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use ember_sandbox::{Grants, Limits, LoadError, Plugin, Sandbox, SandboxConfig, Services};
+use ember_sandbox::{LoadError, Plugin, Sandbox, SandboxConfig, Services};
 
+pub use call::{CallError, EvaluatorReport};
+/// The sandbox's vocabulary the rest of the server speaks: what a plugin is, what it may use, and
+/// what an evaluator takes and returns. Callers reach the sandbox only through this module.
+pub use ember_sandbox::{EvalInput, Grants, Limits, Score, World};
 pub use manifest::{check_name, check_version, Manifest, ManifestError, RequestedLimits};
 pub use pipeline::{OnError, Pipeline, PipelineConfig, PipelineError, PipelineStage, StageReport};
 pub use registry::{RegistryError, Upload};
 
+use crate::metrics::Metrics;
 use crate::store::PluginRecord;
 
 /// Why the plugin host could not start or install a plugin.
@@ -48,6 +54,18 @@ pub struct ResolvedPlugin {
     pub version: String,
     pub sha256: String,
     pub plugin: Plugin,
+}
+
+impl ResolvedPlugin {
+    /// The same plugin version called with `config` (a JSON object) as its configuration.
+    pub fn with_config(self, config: impl Into<Arc<str>>) -> Self {
+        Self { plugin: self.plugin.with_config(config), ..self }
+    }
+
+    /// The world the plugin implements.
+    pub fn world(&self) -> World {
+        self.plugin.world()
+    }
 }
 
 impl From<&InstalledPlugin> for ResolvedPlugin {
@@ -85,6 +103,8 @@ pub struct PluginHost {
     single_stages: Arc<Mutex<SingleStages>>,
     /// Slots in which a component may be received and compiled (see [`PluginHost::upload_slot`]).
     uploads: Arc<tokio::sync::Semaphore>,
+    /// Where every call is recorded (see `call.rs`).
+    metrics: Arc<Metrics>,
 }
 
 /// Components received and compiled at once. Receiving and compiling a component holds about
@@ -104,8 +124,13 @@ impl std::fmt::Debug for PluginHost {
 impl PluginHost {
     /// A sandbox caching compiled components in `cache_dir`, running at most `max_calls` calls
     /// whose memory limits and host copies (`Limits::reserved_bytes`) add up to at most
-    /// `memory_budget` bytes.
-    pub fn new(cache_dir: &std::path::Path, max_calls: u32, memory_budget: u64) -> Result<Self, PluginHostError> {
+    /// `memory_budget` bytes, and recording every call in `metrics`.
+    pub fn new(
+        cache_dir: &std::path::Path,
+        max_calls: u32,
+        memory_budget: u64,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, PluginHostError> {
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(cache_dir.to_owned()),
             max_concurrent_calls: max_calls,
@@ -118,6 +143,7 @@ impl PluginHost {
             services: Arc::default(),
             single_stages: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_UPLOADS)),
+            metrics,
         })
     }
 

@@ -11,6 +11,7 @@ use ember_sandbox::{Limits, Plugin, SandboxError, World};
 use serde::{Deserialize, Serialize};
 
 use super::{processing, redaction, PluginHost};
+use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 
 /// The pipeline as configured (file or API).
@@ -77,6 +78,15 @@ pub struct StageReport {
     pub elapsed: Duration,
     /// The failure, when the stage kept the spans unmodified.
     pub error: Option<SandboxError>,
+}
+
+impl StageReport {
+    /// Records the stage's calls, costs, outcome and changed spans.
+    pub fn record(&self, metrics: &Metrics) {
+        let outcome = self.error.as_ref().map_or("ok", SandboxError::kind);
+        metrics.record_calls(&self.plugin, outcome, self.calls, self.instructions, self.elapsed);
+        metrics.record_spans_changed(&self.plugin, self.spans_changed);
+    }
 }
 
 /// A built pipeline: stages resolved to plugins, redactors first.

@@ -1,4 +1,5 @@
-//! `Store::resolve_prompt_version` and rendering a stored version, on an embedded SQLite store.
+//! Prompts against a real store: `Store::resolve_prompt_version` and rendering a stored version,
+//! on an embedded SQLite store.
 
 use serde_json::{json, Map, Value};
 

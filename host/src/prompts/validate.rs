@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::model::prompt::VersionData;
+
 /// Why a prompt version body was refused; `field` is the JSON path that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -16,21 +18,6 @@ pub struct ValidationError {
 
 fn error(field: &str, reason: impl Into<String>) -> ValidationError {
     ValidationError { field: field.to_owned(), reason: reason.into() }
-}
-
-/// A valid, not yet stored, prompt version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionData {
-    pub description: Option<String>,
-    pub metadata: Map<String, Value>,
-    pub model_provider: String,
-    pub model_name: String,
-    pub template_type: String,
-    pub template_format: String,
-    pub template: Value,
-    pub invocation_parameters: Value,
-    pub tools: Option<Value>,
-    pub response_format: Option<Value>,
 }
 
 /// Phoenix's `ModelProvider` enum.

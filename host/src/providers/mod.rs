@@ -13,13 +13,14 @@ pub mod wire;
 
 use std::time::{Duration, Instant};
 
-use ember_sandbox::{ChatError, ChatRequest, ChatResponse, LlmBroker, LlmCaller, SandboxError, World};
+use ember_sandbox::{ChatError, ChatResponse, LlmBroker, LlmCaller, SandboxError, World};
 
+/// What a chat completion is asked with: the provider world's request.
+pub use ember_sandbox::ChatRequest;
 pub use retry::{Pacing, RetryPolicy};
 pub use span::{record_call, CallRecord};
 pub use transport::HttpTransport;
 
-use crate::metrics::Metrics;
 use crate::plugins::{PluginHost, ResolvedPlugin};
 
 /// Why a chat completion failed, after any retries.
@@ -86,7 +87,6 @@ pub struct Providers {
     plugins: PluginHost,
     pacing: Pacing,
     policy: RetryPolicy,
-    metrics: std::sync::Arc<Metrics>,
 }
 
 /// Longest a chat completion may take, retries included, when the caller sets no deadline.
@@ -94,8 +94,8 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
 impl Providers {
     /// Providers from `plugins`, paced by `pacing`, retried by `policy` unless a caller says otherwise.
-    pub fn new(plugins: PluginHost, pacing: Pacing, policy: RetryPolicy, metrics: std::sync::Arc<Metrics>) -> Self {
-        Self { plugins, pacing, policy, metrics }
+    pub fn new(plugins: PluginHost, pacing: Pacing, policy: RetryPolicy) -> Self {
+        Self { plugins, pacing, policy }
     }
 
     /// The default retry policy.
@@ -161,7 +161,7 @@ impl Providers {
                 Ok(Err(_)) => "provider_error",
                 Err(err) => err.kind(),
             };
-            self.metrics.record_call(&resolved.name, kind, report.instructions, report.elapsed);
+            self.plugins.record_call(&resolved.name, kind, report.instructions, report.elapsed);
             let (retry_after, error) = match report.outcome {
                 Ok(Ok(response)) => break Ok(response),
                 Ok(Err(ChatError::RateLimited(after))) => (

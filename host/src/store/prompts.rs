@@ -5,8 +5,7 @@ use serde_json::Value;
 use super::datasets::json_text;
 use super::sql::{Dialect, Param, Sql};
 use super::{Result, Store};
-use crate::prompts::validate::VersionData;
-use crate::prompts::{PromptIdentifier, PromptRef, PromptVersion};
+use crate::model::prompt::{PromptIdentifier, PromptRef, PromptVersion, VersionData};
 use crate::time::now_ns;
 
 /// One prompt.

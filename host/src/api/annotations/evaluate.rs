@@ -6,11 +6,8 @@
 //! "trace_id", "span_id", "start_time", "end_time", "limit"}}`. A failing call is reported for its
 //! span and does not stop the others.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::Json;
-use ember_sandbox::{EvalInput, SandboxError, Score, World};
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,10 +15,10 @@ use serde_json::{json, Value};
 use super::super::error::{ApiError, ApiResult};
 use super::super::json_body::JsonBody;
 use super::super::projects::ProjectRequest;
+use super::super::span_filter::RawSpanFilter;
 use super::super::AppState;
-use crate::ingest::openinference::SPAN_KINDS;
-use crate::plugins::ResolvedPlugin;
-use crate::store::{AnnotationTarget, NewAnnotation, SpanCursor, SpanQuery, SpanRow, SpanSort};
+use crate::plugins::{CallError, EvalInput, ResolvedPlugin, Score, World};
+use crate::store::{AnnotationTarget, NewAnnotation, SpanCursor, SpanQuery, SpanRow};
 use crate::time::parse_time;
 
 /// Spans evaluated when the filter sets no limit.
@@ -32,8 +29,6 @@ const MAX_LIMIT: i64 = 10_000;
 const PAGE: i64 = 200;
 /// Plugin calls in flight at once for one request; the sandbox's admission control also applies.
 const CONCURRENCY: usize = 4;
-/// Attempts of a call the sandbox refused for lack of capacity.
-const BUSY_ATTEMPTS: u32 = 5;
 
 /// A string or a list of strings.
 #[derive(Debug, Deserialize)]
@@ -90,7 +85,7 @@ pub(super) struct EvaluateBody {
 /// What one span's evaluation produced.
 struct Outcome {
     span: SpanRow,
-    result: Result<Vec<Score>, SandboxError>,
+    result: Result<Vec<Score>, CallError>,
     instructions: u64,
 }
 
@@ -104,12 +99,8 @@ pub async fn evaluate_spans(
         .plugins
         .resolve(&body.evaluator)
         .ok_or_else(|| ApiError::not_found(format!("no plugin {} is installed", body.evaluator)))?;
-    if resolved.plugin.world() != World::Evaluator {
-        return Err(ApiError::invalid(format!(
-            "{} is a {} plugin, not an evaluator",
-            resolved.name,
-            resolved.plugin.world()
-        )));
+    if resolved.world() != World::Evaluator {
+        return Err(ApiError::invalid(format!("{} is a {} plugin, not an evaluator", resolved.name, resolved.world())));
     }
     let config = match &body.config {
         Some(config @ Value::Object(_)) => config.to_string(),
@@ -126,7 +117,7 @@ pub async fn evaluate_spans(
         return Err(ApiError::invalid(format!("filter.limit must be from 1 to {MAX_LIMIT}, got {limit}")));
     }
     let mut query = span_query(body.filter, project.id)?;
-    let plugin = ResolvedPlugin { plugin: resolved.plugin.with_config(config.clone()), ..resolved };
+    let plugin = resolved.with_config(config.clone());
     let expected = body.expected.as_ref().map(Value::to_string);
     let identifier = body.identifier.unwrap_or_default();
     let config: Value = serde_json::from_str(&config).unwrap_or_else(|_| json!({}));
@@ -196,38 +187,11 @@ pub async fn evaluate_spans(
     Ok(Json(json!({ "data": { "evaluated": evaluated, "annotated": annotated, "failed": failed } })))
 }
 
-/// Runs the evaluator on one span on the blocking pool, retrying capacity refusals briefly,
-/// and records the call's metrics.
+/// Runs the evaluator on one span through the plugin host's call seam.
 async fn run_one(state: &AppState, plugin: &ResolvedPlugin, span: SpanRow, expected: Option<String>) -> Outcome {
     let input = eval_input(&span, expected);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let call = plugin.plugin.clone();
-        let input = input.clone();
-        let tracing_span = tracing::info_span!(
-            "plugin_call",
-            plugin = %plugin.name,
-            world = "evaluator",
-            span_id = %span.span_id,
-        );
-        let report = tokio::task::spawn_blocking(move || tracing_span.in_scope(|| call.evaluate(&input))).await;
-        let report = match report {
-            Ok(report) => report,
-            Err(err) => {
-                let err = SandboxError::Trap(format!("the plugin call did not complete: {err}"));
-                return Outcome { span, result: Err(err), instructions: 0 };
-            }
-        };
-        let outcome = report.outcome.as_ref().err().map_or("ok", SandboxError::kind);
-        state.metrics.record_call(&plugin.name, outcome, report.instructions, report.elapsed);
-        match report.outcome {
-            Err(err) if err.is_transient() && attempt < BUSY_ATTEMPTS => {
-                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-            }
-            result => return Outcome { span, result, instructions: report.instructions },
-        }
-    }
+    let report = state.plugins.evaluate(plugin.clone(), input, format!("span {}", span.span_id)).await;
+    Outcome { span, result: report.outcome, instructions: report.instructions }
 }
 
 /// A span's value as the evaluator sees it: parsed JSON when its MIME type says JSON (and it
@@ -260,23 +224,6 @@ fn eval_input(span: &SpanRow, expected: Option<String>) -> EvalInput {
     }
 }
 
-fn upper(values: Vec<String>) -> Vec<String> {
-    values.into_iter().map(|v| v.to_ascii_uppercase()).collect()
-}
-
-/// `key:value`, the key a dot-path and the value JSON-parsed (else a string), as in the span listing.
-fn attribute_filter(raw: &str) -> ApiResult<(Vec<String>, Value)> {
-    let Some((key, value)) = raw.split_once(':') else {
-        return Err(ApiError::invalid(format!("attribute filter must be key:value, got {raw:?}")));
-    };
-    let path: Vec<String> = key.split('.').map(str::to_owned).collect();
-    if key.is_empty() || path.iter().any(String::is_empty) {
-        return Err(ApiError::invalid(format!("attribute filter has an empty key segment: {raw:?}")));
-    }
-    let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-    Ok((path, value))
-}
-
 fn time(name: &str, value: Option<String>) -> ApiResult<Option<i64>> {
     value
         .map(|raw| parse_time(&raw).ok_or_else(|| ApiError::invalid(format!("filter.{name} is not an ISO 8601 time"))))
@@ -284,32 +231,17 @@ fn time(name: &str, value: Option<String>) -> ApiResult<Option<i64>> {
 }
 
 fn span_query(filter: SpanFilter, project_id: i64) -> ApiResult<SpanQuery> {
-    let span_kinds = upper(strings(filter.span_kind));
-    if let Some(bad) = span_kinds.iter().find(|k| !SPAN_KINDS.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("unknown span_kind {bad:?}; expected one of {}", SPAN_KINDS.join(", "))));
-    }
-    let status_codes = upper(strings(filter.status_code));
-    if let Some(bad) = status_codes.iter().find(|k| !["OK", "ERROR", "UNSET"].contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("unknown status_code {bad:?}; expected OK, ERROR or UNSET")));
-    }
-    let attributes = strings(filter.attribute).iter().map(|raw| attribute_filter(raw)).collect::<ApiResult<_>>()?;
-    Ok(SpanQuery {
-        project_id,
-        sort: SpanSort::Id,
-        descending: false,
-        limit: PAGE,
-        cursor: None,
+    let raw = RawSpanFilter {
+        span_kind: strings(filter.span_kind),
+        status_code: strings(filter.status_code),
+        attribute: strings(filter.attribute),
+        name: strings(filter.name),
+        trace_id: strings(filter.trace_id),
+        span_id: strings(filter.span_id),
         start_ns: time("start_time", filter.start_time)?,
         end_ns: time("end_time", filter.end_time)?,
-        trace_ids: strings(filter.trace_id),
-        span_ids: strings(filter.span_id),
-        parent_id: None,
-        names: strings(filter.name),
-        span_kinds,
-        status_codes,
-        model_names: Vec::new(),
-        attributes,
-    })
+    };
+    raw.into_query(project_id, PAGE)
 }
 
 #[cfg(test)]
