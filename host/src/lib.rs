@@ -12,16 +12,17 @@
 //! | layer | modules | owns |
 //! |---|---|---|
 //! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
-//! | server | `server`, `config`, `supervise` | wiring, shutdown order, supervision of long-lived tasks |
+//! | server | `server`, `config` | wiring, shutdown order |
 //! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
 //! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live` | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
 //! | store | `store` | SQL for both dialects, typed storage faults |
-//! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer` | shared by all |
+//! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer`, `supervise` (restarts long-lived tasks) | shared by all |
 //!
 //! No import runs upwards: the prompt types `store` keeps live in `model::prompt`, metrics take
 //! plain values, and only `plugins` (the call seam, and the sandbox's value types it re-exports)
 //! and `providers` (the provider world's chat types) name `ember_sandbox` below the binaries.
+//! `src/tests.rs` checks both rules over the source.
 //!
 //! Unit tests sit in `mod tests` at the end of the module's file, or, when long, in
 //! `<module>/tests.rs` beside it (`mod tests;`); end-to-end tests are in the top-level `tests/`.
@@ -48,6 +49,9 @@ pub mod server;
 pub mod store;
 pub mod supervise;
 pub mod time;
+
+#[cfg(test)]
+mod tests;
 
 pub use config::ServeConfig;
 pub use server::{run, Server};
