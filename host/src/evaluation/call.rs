@@ -105,7 +105,7 @@ pub(super) fn run_one(work: Work, stop: &AtomicBool, host: &PluginHost, config: 
         metadata: input.metadata,
     };
     let resolved = ResolvedPlugin::from(&plugin).with_config(evaluator.config.clone());
-    let report = host.evaluate_blocking(&resolved, &eval_input, &format!("job {}", job.id));
+    let report = host.evaluate_blocking(&resolved, &eval_input, &format_args!("job {}", job.id));
     let end_ns = crate::time::now_ns();
     match report.outcome {
         Ok(scores) => Done::Finished(FinishedJob {

@@ -81,7 +81,12 @@ impl PluginHost {
     /// Runs the evaluator `plugin` (with its configuration already applied) on `input`, on the
     /// calling thread: call it on the blocking pool. `subject` names what is evaluated (a job, a
     /// span) in the tracing span. Every attempt is recorded in the metrics and call statistics.
-    pub fn evaluate_blocking(&self, plugin: &ResolvedPlugin, input: &EvalInput, subject: &str) -> EvaluatorReport {
+    pub fn evaluate_blocking(
+        &self,
+        plugin: &ResolvedPlugin,
+        input: &EvalInput,
+        subject: &dyn std::fmt::Display,
+    ) -> EvaluatorReport {
         // Debug level: experiment jobs make tens of thousands of calls a second.
         let span = tracing::debug_span!("plugin_call", plugin = %plugin.name, world = "evaluator", subject = %subject);
         let _entered = span.enter();
