@@ -8,9 +8,24 @@ use clap::Args;
 /// How the server listens, stores and buffers.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
-    /// Address both listeners bind to.
+    /// Address both listeners bind to. Another address than loopback needs authentication, or
+    /// `--insecure-no-auth`.
     #[arg(long, env = "EMBER_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Require accounts and API keys (Phoenix's `PHOENIX_ENABLE_AUTH` is read too).
+    #[arg(long, env = "EMBER_ENABLE_AUTH", value_parser = clap::builder::BoolishValueParser::new())]
+    pub enable_auth: Option<bool>,
+    /// Serve without authentication on an address other than loopback: anyone who reaches the
+    /// port is Ember's administrator. Warned about on every start.
+    #[arg(
+        long = "insecure-no-auth",
+        env = "EMBER_INSECURE_NO_AUTH",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub insecure_no_auth: bool,
     /// HTTP port: REST API, OTLP/HTTP, health and metrics (0 picks a free port).
     #[arg(long, env = "EMBER_PORT", default_value_t = 6006)]
     pub port: u16,

@@ -12,7 +12,7 @@
 //! | layer | modules | owns |
 //! |---|---|---|
 //! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
-//! | server | `server`, `config` | wiring, shutdown order |
+//! | server | `server`, `config`, `exposure` | wiring, shutdown order, whether a configuration may serve (auth switch against the bound address) |
 //! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
 //! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live` | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
@@ -35,6 +35,7 @@ pub mod attributes;
 pub mod call_stats;
 pub mod config;
 pub mod evaluation;
+pub mod exposure;
 pub mod ids;
 pub mod ingest;
 pub mod live;

@@ -47,6 +47,8 @@ pub enum ServerError {
     Pipeline(String),
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretError),
+    #[error(transparent)]
+    Exposure(#[from] crate::exposure::ExposureError),
 }
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
@@ -65,6 +67,7 @@ pub struct Server {
 impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
+        crate::exposure::check_from_env(&config)?;
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
         let metrics = Arc::new(Metrics::new());
         let secrets = Secrets::new(store.clone(), config.secret.get())?;

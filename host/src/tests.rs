@@ -9,7 +9,7 @@ const LAYERS: [&[&str]; 5] = [
     &["store"],
     &["plugins"],
     &["ingest", "evaluation", "providers", "prompts", "secrets", "live"],
-    &["api", "server", "config"],
+    &["api", "server", "config", "exposure"],
 ];
 
 /// Where `ember_sandbox` may be named: the call seam, the provider world and the wiring.

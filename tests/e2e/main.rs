@@ -16,6 +16,7 @@ mod cli_install;
 mod datasets;
 mod evaluation_jobs;
 mod experiments;
+mod exposure;
 mod faults;
 mod graphql;
 mod hostile;
