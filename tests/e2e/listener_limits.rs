@@ -65,8 +65,20 @@ async fn a_stalled_request_body_fails_at_the_body_timeout() {
     let answer = String::from_utf8_lossy(&answer);
     eprintln!("stalled body answered after {waited:?}: {:?}", answer.lines().next());
     assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5), "{waited:?}");
-    assert!(!answer.starts_with("HTTP/1.1 200"), "a stalled export is not acknowledged: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "a stalled export is a request timeout, not acknowledged: {answer}");
     assert!(db.stored_span_ids().await.is_empty());
+
+    // A REST route answers a stalled JSON body the same way, in Ember's JSON error format.
+    let mut stream = TcpStream::connect(http_addr(&ember)).await.unwrap();
+    let head =
+        "POST /v1/projects HTTP/1.1\r\nHost: ember\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"{\"name\": ").await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server never gave up on the stalled JSON body");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"), "{answer}");
 }
 
 /// A client that writes its whole body before it reads (as most do) gets the `413` for a body the

@@ -6,6 +6,7 @@
 use std::io::Read;
 
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 use serde::Deserialize;
@@ -84,11 +85,12 @@ fn parse_action(raw: Option<&str>) -> ApiResult<UploadAction> {
     }
 }
 
-fn too_large(status: StatusCode, text: String, limit: usize) -> ApiError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+/// A multipart part that could not be read: over the limit, or malformed.
+fn part_error(error: MultipartError, limit: usize) -> ApiError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::too_large(format!("upload is larger than the {limit}-byte limit"))
     } else {
-        ApiError::invalid(text)
+        ApiError::invalid(error.body_text())
     }
 }
 
@@ -101,7 +103,9 @@ pub async fn read_upload(state: &AppState, request: Request) -> ApiResult<Upload
         let multipart = Multipart::from_request(request, state).await.map_err(|e| ApiError::invalid(e.body_text()))?;
         return read_multipart(multipart, limit).await;
     }
-    let body = Bytes::from_request(request, state).await.map_err(|e| too_large(e.status(), e.body_text(), limit))?;
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::body_read(e.into(), &format!("upload is larger than the {limit}-byte limit")))?;
     parse_json_body(&body)
 }
 
@@ -166,7 +170,7 @@ async fn read_multipart(mut multipart: Multipart, limit: usize) -> ApiResult<Upl
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut file: Option<(Bytes, Option<String>, Option<String>, bool)> = None;
     loop {
-        let field = multipart.next_field().await.map_err(|e| too_large(e.status(), e.body_text(), limit))?;
+        let field = multipart.next_field().await.map_err(|e| part_error(e, limit))?;
         let Some(field) = field else { break };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
@@ -177,10 +181,10 @@ async fn read_multipart(mut multipart: Multipart, limit: usize) -> ApiResult<Upl
                 .get(header::CONTENT_ENCODING)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-            let bytes = field.bytes().await.map_err(|e| too_large(e.status(), e.body_text(), limit))?;
+            let bytes = field.bytes().await.map_err(|e| part_error(e, limit))?;
             file = Some((bytes, file_name, content_type, gzip_header));
         } else {
-            let text = field.text().await.map_err(|e| too_large(e.status(), e.body_text(), limit))?;
+            let text = field.text().await.map_err(|e| part_error(e, limit))?;
             fields.push((name, text));
         }
     }

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::body_read::BodyReadError;
 use crate::store::StoreError;
 
 /// An error reply: `{"error": {"code": "...", "message": "..."}}`.
@@ -56,6 +57,16 @@ impl ApiError {
     /// Any status with its stable code.
     pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into() }
+    }
+
+    /// The answer to a request body that could not be read; `too_large` says which limit a
+    /// body over it passed.
+    pub fn body_read(error: BodyReadError, too_large: &str) -> Self {
+        match error {
+            BodyReadError::TooLarge => Self::too_large(too_large),
+            BodyReadError::TimedOut => Self::with_status(error.status(), "request_timeout", error.to_string()),
+            BodyReadError::Broken(_) => Self::bad_request(error.to_string()),
+        }
     }
 
     /// 500: something failed on the server's side; details are in its log.

@@ -1,9 +1,9 @@
 //! The REST API's one JSON body extractor: its rejections are Ember's JSON errors, a body over
-//! the size limit is a `413` and a body that does not parse a `422`, whatever the route.
+//! the size limit is a `413`, a stalled one a `408` and one that does not parse a `422`, whatever
+//! the route.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -17,11 +17,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::too_large("the request body is larger than EMBER_MAX_BODY_BYTES")
-            }
-            _ => ApiError::bad_request(format!("the request body could not be read: {}", rejection.body_text())),
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            ApiError::body_read(rejection.into(), "the request body is larger than EMBER_MAX_BODY_BYTES")
         })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)

@@ -95,10 +95,9 @@ async fn upload(
             Multipart::from_request(request, &state).await.map_err(|err| ApiError::invalid(err.body_text()))?;
         read_multipart(multipart).await?
     } else {
-        let body = Bytes::from_request(request, &state).await.map_err(|err| match err.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large("the component is larger than EMBER_MAX_PLUGIN_BYTES"),
-            _ => ApiError::invalid(err.body_text()),
-        })?;
+        let body = Bytes::from_request(request, &state)
+            .await
+            .map_err(|err| ApiError::body_read(err.into(), "the component is larger than EMBER_MAX_PLUGIN_BYTES"))?;
         (Vec::from(body), Manifest::default(), Grants::default())
     };
     if wasm.is_empty() {

@@ -1,13 +1,14 @@
 //! OTLP over HTTP: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip- or deflate-compressed.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 
 use super::compression::Compression;
-use super::{Encoding, Ingestor};
+use super::{Encoding, IngestError, Ingestor};
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error reply in protobuf.
 #[derive(Clone, PartialEq, Message)]
@@ -19,8 +20,21 @@ struct RpcStatus {
 }
 
 /// The `POST /v1/traces` handler.
-pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap, body: Bytes) -> Response {
-    let encoding = match content_type(&headers) {
+pub async fn export_traces(
+    State(ingestor): State<Ingestor>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let encoding = content_type(&headers);
+    // A body that could not be read is answered first, as it was before the type was looked at.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let encoding = encoding.as_ref().ok().copied().unwrap_or(Encoding::Json);
+            return refused(encoding, &IngestError::Body(rejection.into()));
+        }
+    };
+    let encoding = match encoding {
         Ok(encoding) => encoding,
         Err(message) => return error(Encoding::Json, StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
     };
@@ -38,15 +52,18 @@ pub async fn export_traces(State(ingestor): State<Ingestor>, headers: HeaderMap,
             };
             ([(header::CONTENT_TYPE, mime(encoding))], body).into_response()
         }
-        Err(err) => {
-            let refusal = err.refusal();
-            let mut response = rpc_error(encoding, refusal.http, refusal.grpc as i32, refusal.message);
-            if let Some(wait) = refusal.retry_after {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
-            }
-            response
-        }
+        Err(err) => refused(encoding, &err),
     }
+}
+
+/// The answer to a refused export, from the one table both transports use.
+fn refused(encoding: Encoding, err: &IngestError) -> Response {
+    let refusal = err.refusal();
+    let mut response = rpc_error(encoding, refusal.http, refusal.grpc as i32, refusal.message);
+    if let Some(wait) = refusal.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    }
+    response
 }
 
 fn mime(encoding: Encoding) -> &'static str {

@@ -60,6 +60,8 @@ pub enum IngestError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Body(#[from] crate::body_read::BodyReadError),
     #[error("decoder task failed")]
     Internal,
 }

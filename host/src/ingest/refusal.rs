@@ -7,6 +7,7 @@
 //! `RESOURCE_EXHAUSTED` (the server is overloaded, not down); a failing store and a shutdown are
 //! `UNAVAILABLE`. A malformed or oversized request is 400 / 413 with `INVALID_ARGUMENT` /
 //! `RESOURCE_EXHAUSTED` without `RetryInfo`: the same request would fail again, so exporters drop it.
+//! A body the client stopped sending is 408 / `DEADLINE_EXCEEDED`, also without `RetryInfo`.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tonic::Code;
 use super::compression::InflateError;
 use super::queue::QueueError;
 use super::IngestError;
+use crate::body_read::BodyReadError;
 
 /// How long a refused exporter should wait before it retries.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -46,6 +48,9 @@ impl IngestError {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Some(RETRY_AFTER))
             }
             Self::Pipeline(_) => (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, None),
+            Self::Body(BodyReadError::TooLarge) => (StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, None),
+            Self::Body(BodyReadError::TimedOut) => (StatusCode::REQUEST_TIMEOUT, Code::DeadlineExceeded, None),
+            Self::Body(BodyReadError::Broken(_)) => (StatusCode::BAD_REQUEST, Code::InvalidArgument, None),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, None),
         };
         let message = match self {
@@ -76,5 +81,9 @@ mod tests {
             (large.http, large.grpc, large.retry_after),
             (StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, None)
         );
+        let body = IngestError::Body(BodyReadError::TooLarge).refusal();
+        assert_eq!((body.http, body.grpc), (large.http, large.grpc));
+        let stalled = IngestError::Body(BodyReadError::TimedOut).refusal();
+        assert_eq!((stalled.http, stalled.grpc), (StatusCode::REQUEST_TIMEOUT, Code::DeadlineExceeded));
     }
 }
