@@ -26,6 +26,22 @@ pub struct ServeConfig {
         default_missing_value = "true"
     )]
     pub insecure_no_auth: bool,
+    /// Minutes a browser session's access token lasts (refreshed by the UI while in use).
+    #[arg(long, env = "EMBER_ACCESS_TOKEN_EXPIRY_MINUTES", default_value_t = 10)]
+    pub access_token_minutes: u64,
+    /// Minutes a refresh token lasts: how long a browser stays signed in without use.
+    #[arg(long, env = "EMBER_REFRESH_TOKEN_EXPIRY_MINUTES", default_value_t = 30 * 24 * 60)]
+    pub refresh_token_minutes: u64,
+    /// Origins (`https://host:port`, comma-separated) whose pages may make cookie-authenticated
+    /// writes, besides the server's own.
+    #[arg(long, env = "EMBER_CSRF_TRUSTED_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub csrf_trusted_origins: Vec<String>,
+    /// Mark session cookies `Secure` (set it when clients reach Ember over HTTPS).
+    #[arg(long, env = "EMBER_USE_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub use_secure_cookies: bool,
+    /// With authentication on, `/metrics` needs a credential with the `read` permission.
+    #[arg(long, env = "EMBER_PROTECT_METRICS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub protect_metrics: bool,
     /// HTTP port: REST API, OTLP/HTTP, health and metrics (0 picks a free port).
     #[arg(long, env = "EMBER_PORT", default_value_t = 6006)]
     pub port: u16,
@@ -166,6 +182,17 @@ impl std::fmt::Debug for SecretPassphrase {
 }
 
 impl ServeConfig {
+    /// The authentication settings; `enabled` is the resolved switch (see `crate::exposure`).
+    pub fn auth_settings(&self, enabled: bool) -> crate::auth::AuthSettings {
+        crate::auth::AuthSettings {
+            enabled,
+            access_ttl: std::time::Duration::from_secs(self.access_token_minutes.max(1) * 60),
+            refresh_ttl: std::time::Duration::from_secs(self.refresh_token_minutes.max(1) * 60),
+            secure_cookies: self.use_secure_cookies,
+            csrf_trusted_origins: self.csrf_trusted_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
+        }
+    }
+
     /// The working directory, with `~/.ember` as the default.
     pub fn working_dir(&self) -> PathBuf {
         if let Some(dir) = &self.working_dir {

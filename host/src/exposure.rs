@@ -22,11 +22,6 @@ pub enum ExposureError {
          --insecure-no-auth (EMBER_INSECURE_NO_AUTH=true) to serve without authentication anyway"
     )]
     ExposedWithoutAuth { host: IpAddr },
-    #[error(
-        "{setting} asks for authentication, which this version of Ember does not provide yet; \
-         refusing to start rather than serve without it"
-    )]
-    AuthUnavailable { setting: &'static str },
 }
 
 /// How the server will be exposed, once the configuration is accepted.
@@ -36,19 +31,16 @@ pub enum Exposure {
     Local,
     /// Another address, no authentication, as the operator asked with `--insecure-no-auth`.
     InsecureNetwork,
+    /// Authentication on: any address.
+    Authenticated,
 }
 
 /// Decides whether `config` may serve. `phoenix_enable_auth` is Phoenix's switch from the
 /// environment, used when `EMBER_ENABLE_AUTH` is not set.
 pub fn check(config: &ServeConfig, phoenix_enable_auth: Option<&str>) -> Result<Exposure, ExposureError> {
     let phoenix = phoenix_enable_auth.map(is_true);
-    let (auth, setting) = match (config.enable_auth, phoenix) {
-        (Some(enabled), _) => (enabled, "EMBER_ENABLE_AUTH"),
-        (None, Some(enabled)) => (enabled, PHOENIX_ENABLE_AUTH),
-        (None, None) => (false, ""),
-    };
-    if auth {
-        return Err(ExposureError::AuthUnavailable { setting });
+    if config.enable_auth.or(phoenix).unwrap_or(false) {
+        return Ok(Exposure::Authenticated);
     }
     if is_loopback(config.host) {
         return Ok(Exposure::Local);
@@ -123,13 +115,10 @@ mod tests {
     }
 
     #[test]
-    fn asking_for_auth_refuses_rather_than_serving_open() {
-        let ember = config(&["--enable-auth", "true"]);
-        assert_eq!(check(&ember, None), Err(ExposureError::AuthUnavailable { setting: "EMBER_ENABLE_AUTH" }));
-        assert_eq!(
-            check(&config(&[]), Some("True")),
-            Err(ExposureError::AuthUnavailable { setting: PHOENIX_ENABLE_AUTH })
-        );
+    fn with_auth_any_address_serves() {
+        let ember = config(&["--enable-auth", "true", "--host", "0.0.0.0"]);
+        assert_eq!(check(&ember, None), Ok(Exposure::Authenticated));
+        assert_eq!(check(&config(&["--host", "10.0.0.1"]), Some("True")), Ok(Exposure::Authenticated));
         assert_eq!(check(&config(&[]), Some("false")), Ok(Exposure::Local));
         // Ember's own setting wins over Phoenix's.
         assert_eq!(check(&config(&["--enable-auth", "false"]), Some("true")), Ok(Exposure::Local));

@@ -11,7 +11,9 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::api::{self, AppState};
+use crate::auth::{Auth, Bootstrap};
 use crate::config::ServeConfig;
+use crate::exposure::Exposure;
 use crate::ingest::grpc::TraceService;
 use crate::ingest::queue::span_queue;
 use crate::ingest::writer::spawn_writer;
@@ -49,6 +51,8 @@ pub enum ServerError {
     Secrets(#[from] crate::secrets::SecretError),
     #[error(transparent)]
     Exposure(#[from] crate::exposure::ExposureError),
+    #[error("authentication setup: {0}")]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
@@ -60,6 +64,7 @@ pub struct Server {
     metrics: Arc<Metrics>,
     secrets: Secrets,
     providers: Providers,
+    auth: Auth,
     http: TcpListener,
     grpc: TcpListener,
 }
@@ -67,8 +72,12 @@ pub struct Server {
 impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
-        crate::exposure::check_from_env(&config)?;
+        let exposure = crate::exposure::check_from_env(&config)?;
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
+        let auth = Auth::new(store.clone(), config.auth_settings(exposure == Exposure::Authenticated));
+        if auth.enabled() {
+            bootstrap_admin(&auth, &config).await?;
+        }
         let metrics = Arc::new(Metrics::new());
         let secrets = Secrets::new(store.clone(), config.secret.get())?;
         if secrets.enabled() {
@@ -88,7 +97,7 @@ impl Server {
         let pipeline = load_pipeline(&config, &store, &plugins).await?;
         let http = bind(SocketAddr::new(config.host, config.port)).await?;
         let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
-        Ok(Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc })
+        Ok(Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc })
     }
 
     /// The bound HTTP address (useful with port 0).
@@ -106,7 +115,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Self { config, store, plugins, pipeline, metrics, secrets, providers, http, grpc } = self;
+        let Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let events = crate::live::SpanEvents::default();
         let supervisor = Supervisor::new(metrics.clone(), &config.fault_task_panics);
@@ -144,6 +153,8 @@ impl Server {
             ui: crate::api::ui::UiAssets::new(&config.root_path, config.ui_dir.clone()),
             events,
             supervisor: supervisor.clone(),
+            auth: auth.clone(),
+            protect_metrics: config.protect_metrics,
         };
         let task_watch = supervisor.spawn_restarting("prompt-task-watch", move || {
             let tasks = tasks.clone();
@@ -185,9 +196,10 @@ impl Server {
         };
         let http_server = crate::api::listener::serve(http, app, limits, stopped());
         // gRPC through the same listener, so that it gets the same timeouts and connection cap.
-        let otlp_grpc = ServiceExt::<axum::extract::Request>::map_response(TraceService::new(ingestor), |response| {
-            response.map(axum::body::Body::new)
-        });
+        let otlp_grpc =
+            ServiceExt::<axum::extract::Request>::map_response(TraceService::new(ingestor, auth), |response| {
+                response.map(axum::body::Body::new)
+            });
         let grpc_server = crate::api::listener::serve(grpc, otlp_grpc, limits, stopped());
         let http_task = supervisor.spawn_essential("http-server", stop_tx.subscribe(), async move {
             http_server.await.map_err(ServerError::Http)
@@ -360,4 +372,26 @@ pub async fn run(config: ServeConfig) -> Result<(), ServerError> {
     // One machine-readable line, so that scripts and tests using port 0 learn the real ports.
     println!("ember listening http={http} grpc={grpc}");
     server.serve(shutdown_signal()).await
+}
+
+/// Makes sure an administrator can sign in to a server with authentication on.
+async fn bootstrap_admin(auth: &Auth, config: &ServeConfig) -> Result<(), ServerError> {
+    let initial = std::env::var(crate::auth::INITIAL_PASSWORD_ENV)
+        .or_else(|_| std::env::var(crate::auth::PHOENIX_INITIAL_PASSWORD_ENV))
+        .ok()
+        .map(zeroize::Zeroizing::new);
+    match auth.bootstrap(initial.as_deref().map(String::as_str), &config.working_dir()).await? {
+        Bootstrap::Done => {}
+        Bootstrap::AdminCreated => tracing::warn!(
+            username = "admin",
+            "created the first administrator with the initial password from the environment; \
+             it must be changed at first sign-in"
+        ),
+        Bootstrap::AwaitingSetup { file } => tracing::warn!(
+            file = %file.display(),
+            "no accounts yet: create the first administrator with POST /auth/setup and the one-time \
+             token in this file (readable by this user only)"
+        ),
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ const LAYERS: [&[&str]; 5] = [
     &["ids", "time", "model", "attributes", "metrics", "call_stats", "log_writer", "supervise", "body_read"],
     &["store"],
     &["plugins"],
-    &["ingest", "evaluation", "providers", "prompts", "secrets", "live"],
+    &["ingest", "evaluation", "providers", "prompts", "secrets", "live", "auth"],
     &["api", "server", "config", "exposure"],
 ];
 

@@ -8,6 +8,7 @@ mod harness;
 
 mod amplification;
 mod annotations;
+mod auth;
 mod backpressure;
 mod bad_input;
 mod cli;

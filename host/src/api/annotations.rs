@@ -5,10 +5,11 @@
 
 mod evaluate;
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -30,18 +31,21 @@ const MAX_FILTER_IDS: usize = 1000;
 const MAX_BATCH: usize = 10_000;
 
 /// The annotations routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/span_annotations", post(annotate_spans))
-        .route("/v1/trace_annotations", post(annotate_traces))
-        .route("/v1/session_annotations", post(annotate_sessions))
-        .route("/v1/span_notes", post(span_note))
-        .route("/v1/trace_notes", post(trace_note))
-        .route("/v1/session_notes", post(session_note))
-        .route("/v1/projects/{project}/span_annotations", axum::routing::get(list_spans).delete(delete_spans))
-        .route("/v1/projects/{project}/trace_annotations", axum::routing::get(list_traces).delete(delete_traces))
-        .route("/v1/projects/{project}/session_annotations", axum::routing::get(list_sessions).delete(delete_sessions))
-        .route("/v1/projects/{project}/evaluate_spans", post(evaluate::evaluate_spans))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/span_annotations", Write, annotate_spans)
+        .post("/v1/trace_annotations", Write, annotate_traces)
+        .post("/v1/session_annotations", Write, annotate_sessions)
+        .post("/v1/span_notes", Write, span_note)
+        .post("/v1/trace_notes", Write, trace_note)
+        .post("/v1/session_notes", Write, session_note)
+        .get("/v1/projects/{project}/span_annotations", Read, list_spans)
+        .delete("/v1/projects/{project}/span_annotations", Write, delete_spans)
+        .get("/v1/projects/{project}/trace_annotations", Read, list_traces)
+        .delete("/v1/projects/{project}/trace_annotations", Write, delete_traces)
+        .get("/v1/projects/{project}/session_annotations", Read, list_sessions)
+        .delete("/v1/projects/{project}/session_annotations", Write, delete_sessions)
+        .post("/v1/projects/{project}/evaluate_spans", Write, evaluate::evaluate_spans)
 }
 
 /// Names Phoenix uses for a target kind: the id field, GlobalID type, plural and note prefix.

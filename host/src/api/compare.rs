@@ -1,11 +1,12 @@
 //! Comparing experiments on one dataset: per example, each experiment's outputs and scores side
 //! by side, and per-evaluation aggregates over all runs. Ember's addition.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::Read;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use crate::ids::{global_id, parse_global_id};
@@ -14,8 +15,8 @@ use super::{ApiError, ApiResult, AppState};
 use crate::store::CompareEvaluation;
 
 /// The compare route.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/compare", get(compare))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/compare", Read, compare)
 }
 
 const DEFAULT_LIMIT: i64 = 100;

@@ -1,13 +1,14 @@
 //! `/v1/datasets`: upload (create, append, declarative update), list, read, delete, versions,
 //! examples, CSV/JSONL exports, and (an Ember addition) examples taken from stored spans.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use std::collections::HashSet;
 
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::dataset_upload::read_upload;
@@ -20,17 +21,18 @@ use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, Store, UploadOutco
 use crate::time::iso_time;
 
 /// The datasets routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/datasets", get(list))
-        .route("/v1/datasets/upload", post(upload))
-        .route("/v1/datasets/{id}", get(get_one).delete(remove))
-        .route("/v1/datasets/{id}/versions", get(versions))
-        .route("/v1/datasets/{id}/examples", get(examples))
-        .route("/v1/datasets/from_spans", post(super::dataset_from_spans::create))
-        .route("/v1/datasets/{id}/examples/from_spans", post(super::dataset_from_spans::append))
-        .route("/v1/datasets/{id}/csv", get(export_csv))
-        .route("/v1/datasets/{id}/jsonl", get(export_jsonl))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/datasets", Read, list)
+        .post("/v1/datasets/upload", Write, upload)
+        .get("/v1/datasets/{id}", Read, get_one)
+        .delete("/v1/datasets/{id}", Write, remove)
+        .get("/v1/datasets/{id}/versions", Read, versions)
+        .get("/v1/datasets/{id}/examples", Read, examples)
+        .post("/v1/datasets/from_spans", Write, super::dataset_from_spans::create)
+        .post("/v1/datasets/{id}/examples/from_spans", Write, super::dataset_from_spans::append)
+        .get("/v1/datasets/{id}/csv", Read, export_csv)
+        .get("/v1/datasets/{id}/jsonl", Read, export_jsonl)
 }
 
 /// Parses stored JSON text (always valid: it was written from a `Value`).

@@ -42,6 +42,11 @@ impl ApiError {
         Self { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
     }
 
+    /// 401: the request carries no valid credentials.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, code: "unauthenticated", message: message.into() }
+    }
+
     /// 403: the operation is not allowed.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
@@ -83,7 +88,9 @@ impl From<StoreError> for ApiError {
             | StoreError::PluginInUse { .. }
             | StoreError::PluginNameReserved(_)
             | StoreError::EvaluatorExists(_) => Self::conflict(err.to_string()),
-            StoreError::DatasetExists(_) | StoreError::RunExists => Self::conflict(err.to_string()),
+            StoreError::DatasetExists(_) | StoreError::RunExists | StoreError::UserExists(_) => {
+                Self::conflict(err.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "store error while serving a request");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "database error".into() }

@@ -1,10 +1,11 @@
 //! Server-side evaluation of experiments: attach evaluator plugins to an experiment, and follow
 //! their jobs. Ember's addition beside Phoenix's experiment routes.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -16,8 +17,12 @@ use crate::store::{EvaluatorRow, JobCounts, NewEvaluator};
 use crate::time::iso_time;
 
 /// The evaluator routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/experiments/{experiment_id}/evaluators", post(attach).get(list))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/experiments/{experiment_id}/evaluators", Write, attach).get(
+        "/v1/experiments/{experiment_id}/evaluators",
+        Read,
+        list,
+    )
 }
 
 /// One evaluator to attach.

@@ -1,12 +1,13 @@
 //! `/v1/experiments` and `/v1/datasets/{id}/experiments`: experiments, their runs and
 //! evaluations, and what is still to do (incomplete runs and evaluations), in Phoenix's shapes.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -23,16 +24,20 @@ use crate::store::{ExperimentRow, NewEvaluation, NewExperiment, NewRun, RunRow, 
 use crate::time::{iso_time, parse_time};
 
 /// The experiments routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/datasets/{id}/experiments", get(list).post(create))
-        .route("/v1/experiments/{id}", get(get_one).patch(update).delete(remove))
-        .route("/v1/experiments/{id}/runs", get(list_runs).post(create_run))
-        .route("/v1/experiments/{id}/incomplete-runs", get(incomplete_runs))
-        .route("/v1/experiments/{id}/incomplete-evaluations", get(incomplete_evaluations))
-        .route("/v1/experiments/{id}/json", get(export_json))
-        .route("/v1/experiments/{id}/csv", get(export_csv))
-        .route("/v1/experiment_evaluations", post(upsert_evaluation))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/datasets/{id}/experiments", Read, list)
+        .post("/v1/datasets/{id}/experiments", Write, create)
+        .get("/v1/experiments/{id}", Read, get_one)
+        .patch("/v1/experiments/{id}", Write, update)
+        .delete("/v1/experiments/{id}", Write, remove)
+        .get("/v1/experiments/{id}/runs", Read, list_runs)
+        .post("/v1/experiments/{id}/runs", Write, create_run)
+        .get("/v1/experiments/{id}/incomplete-runs", Read, incomplete_runs)
+        .get("/v1/experiments/{id}/incomplete-evaluations", Read, incomplete_evaluations)
+        .get("/v1/experiments/{id}/json", Read, export_json)
+        .get("/v1/experiments/{id}/csv", Read, export_csv)
+        .post("/v1/experiment_evaluations", Write, upsert_evaluation)
 }
 
 /// An experiment as Phoenix's `Experiment`; its row must carry its counts.

@@ -77,8 +77,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match stream {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match stream {
+            Ok(accepted) => accepted,
             Err(err) => {
                 // Out of descriptors (EMFILE) or a connection reset before accept: back off briefly.
                 tracing::warn!(error = %err, "accept failed");
@@ -102,7 +102,9 @@ where
                 let version = request.version();
                 let (parts, body) = request.into_parts();
                 let (body, ended) = ReadToEnd::new(body);
-                let request = Request::from_parts(parts, Body::new(TimeoutBody::new(limits.body_timeout, body)));
+                let mut request = Request::from_parts(parts, Body::new(TimeoutBody::new(limits.body_timeout, body)));
+                // The peer address, for login throttling (`ConnectInfo<SocketAddr>`).
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 let app = app.clone();
                 async move {
                     let mut response = app.oneshot(request).await?;

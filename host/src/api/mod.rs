@@ -1,7 +1,10 @@
 //! The HTTP API: Phoenix-compatible REST v1, OTLP/HTTP, GraphQL, health and metrics, and the web
 //! UI, on one axum router.
 
+mod accounts;
 mod annotations;
+mod api_keys;
+mod audit;
 mod compare;
 mod dataset_from_spans;
 mod dataset_upload;
@@ -14,6 +17,7 @@ pub(crate) mod graphql;
 mod json_body;
 mod lingering_close;
 pub mod listener;
+mod login;
 mod page;
 mod params;
 mod playground;
@@ -22,6 +26,7 @@ mod projects;
 mod prompt_tasks;
 mod prompts;
 mod registry;
+pub mod routes;
 mod secrets;
 mod sessions;
 mod span_filter;
@@ -34,13 +39,16 @@ pub(crate) mod ui;
 mod views;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::http::Method;
+use axum::routing::post;
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Permission::{Admin, Ingest, Open, Read, Write};
 pub use error::{ApiError, ApiResult};
+pub use routes::{Declared, RouteTable, Routes};
 pub use state::AppState;
 
 /// OTLP/HTTP exports handled at once; more wait for a slot before their bodies are read, so that
@@ -50,24 +58,29 @@ const MAX_EXPORTS_IN_FLIGHT: usize = 16;
 /// Phoenix version reported to its clients, which enable features by it.
 pub const PHOENIX_COMPAT_VERSION: &str = "20.26.1";
 
-/// Builds the router with every route.
+/// Builds the router with every route, each with the permission it needs (see `routes`).
 pub fn router(state: AppState) -> Router {
     let body_limit = state.ingestor.max_body_bytes;
-    Router::new()
-        .route(
-            "/v1/traces",
-            post(crate::ingest::http::export_traces).layer(GlobalConcurrencyLimitLayer::new(MAX_EXPORTS_IN_FLIGHT)),
-        )
-        .route("/v1/projects", get(projects::list).post(projects::create))
-        .route("/v1/projects/{project}", get(projects::get_one).put(projects::update).delete(projects::remove))
-        .route("/v1/projects/{project}/spans", get(spans::list))
-        .route("/v1/projects/{project}/traces", get(traces::list))
-        .route("/v1/projects/{project}/sessions", get(sessions::list))
-        .route("/v1/sessions/{session}", get(sessions::get_one))
-        .route("/v1/spans/{span}", delete(spans::remove))
-        .route("/v1/traces/{trace}", get(traces::tree).delete(traces::remove))
-        .route("/v1/plugins/{name}/evaluate", post(plugins::evaluate))
-        .route("/v1/ingest_pipeline", get(plugins::pipeline).put(plugins::set_pipeline))
+    let metrics = if state.protect_metrics { Read } else { Open };
+    let export =
+        post(crate::ingest::http::export_traces).layer(GlobalConcurrencyLimitLayer::new(MAX_EXPORTS_IN_FLIGHT));
+    let routes = Routes::new()
+        .on(Method::POST, "/v1/traces", Ingest, export)
+        .get("/v1/projects", Read, projects::list)
+        .post("/v1/projects", Write, projects::create)
+        .get("/v1/projects/{project}", Read, projects::get_one)
+        .put("/v1/projects/{project}", Write, projects::update)
+        .delete("/v1/projects/{project}", Admin, projects::remove)
+        .get("/v1/projects/{project}/spans", Read, spans::list)
+        .get("/v1/projects/{project}/traces", Read, traces::list)
+        .get("/v1/projects/{project}/sessions", Read, sessions::list)
+        .get("/v1/sessions/{session}", Read, sessions::get_one)
+        .delete("/v1/spans/{span}", Write, spans::remove)
+        .get("/v1/traces/{trace}", Read, traces::tree)
+        .delete("/v1/traces/{trace}", Write, traces::remove)
+        .post("/v1/plugins/{name}/evaluate", Write, plugins::evaluate)
+        .get("/v1/ingest_pipeline", Read, plugins::pipeline)
+        .put("/v1/ingest_pipeline", Admin, plugins::set_pipeline)
         .merge(datasets::routes())
         .merge(experiments::routes())
         .merge(annotations::routes())
@@ -79,11 +92,18 @@ pub fn router(state: AppState) -> Router {
         .merge(playground::routes())
         .merge(prompt_tasks::routes())
         .merge(secrets::routes())
+        .merge(accounts::routes())
+        .merge(api_keys::routes())
+        .merge(login::routes())
+        .merge(audit::routes())
         .merge(crate::api::graphql::routes(&state))
-        .route("/arize_phoenix_version", get(system::version))
-        .route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/metrics", get(system::metrics))
+        .get("/arize_phoenix_version", Open, system::version)
+        .get("/healthz", Open, system::healthz)
+        .get("/readyz", Open, system::readyz)
+        .get("/metrics", metrics, system::metrics)
+        .get("/v1/system/routes", Admin, system::route_table);
+    routes
+        .into_router(state.auth.clone())
         .fallback(crate::api::ui::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         // Big JSON replies (a 10,000-span trace is ~2 MB) shrink ~8×; the embedded UI's files

@@ -1,10 +1,11 @@
 //! The playground: run a chat completion (loose messages, or a prompt version with variables)
 //! through a provider plugin and record it as an LLM span; list a provider's models.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -13,8 +14,8 @@ use super::{ApiError, ApiResult, AppState};
 use crate::providers::prompt::{self, PromptError, PromptSelector};
 use crate::providers::{record_call, wire, CallRecord, ChatRequest, ProviderError, RetryPolicy};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/playground/chat", post(chat)).route("/v1/plugins/{reference}/models", get(models))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/playground/chat", Write, chat).get("/v1/plugins/{reference}/models", Read, models)
 }
 
 /// The project playground calls are recorded in unless the request names another.

@@ -1,10 +1,11 @@
 //! Ember's server-side experiment task: `POST /v1/experiments/{id}/prompt_task` runs a prompt
 //! version over the experiment's examples through a provider plugin; `GET` reports progress.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -16,8 +17,12 @@ use crate::ids::global_id;
 use crate::providers::prompt::PromptSelector;
 use crate::store::ExperimentCounts;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/experiments/{id}/prompt_task", post(start).get(status))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/experiments/{id}/prompt_task", Write, start).get(
+        "/v1/experiments/{id}/prompt_task",
+        Read,
+        status,
+    )
 }
 
 #[derive(Debug, Deserialize)]

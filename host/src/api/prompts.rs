@@ -4,10 +4,11 @@
 //! One deliberate difference: Phoenix's `POST /v1/prompts` refuses `STR` templates; Ember stores
 //! them (they render to one user message), still requiring the template to match its type.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Read, Write};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
@@ -22,16 +23,20 @@ use crate::prompts::{is_identifier, PromptIdentifier};
 use crate::store::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord, Store};
 
 /// The prompts routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/prompts", get(list).post(create))
-        .route("/v1/prompts/{prompt}", axum::routing::patch(update).delete(remove))
-        .route("/v1/prompts/{prompt}/versions", get(versions).post(create_version))
-        .route("/v1/prompts/{prompt}/latest", get(latest))
-        .route("/v1/prompts/{prompt}/tags/{tag}", get(by_tag))
-        .route("/v1/prompt_versions/{version}", get(version))
-        .route("/v1/prompt_versions/{version}/tags", get(tags).post(add_tag))
-        .route("/v1/prompt_versions/{version}/tags/{tag}", delete(remove_tag))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/prompts", Read, list)
+        .post("/v1/prompts", Write, create)
+        .patch("/v1/prompts/{prompt}", Write, update)
+        .delete("/v1/prompts/{prompt}", Write, remove)
+        .get("/v1/prompts/{prompt}/versions", Read, versions)
+        .post("/v1/prompts/{prompt}/versions", Write, create_version)
+        .get("/v1/prompts/{prompt}/latest", Read, latest)
+        .get("/v1/prompts/{prompt}/tags/{tag}", Read, by_tag)
+        .get("/v1/prompt_versions/{version}", Read, version)
+        .get("/v1/prompt_versions/{version}/tags", Read, tags)
+        .post("/v1/prompt_versions/{version}/tags", Write, add_tag)
+        .delete("/v1/prompt_versions/{version}/tags/{tag}", Write, remove_tag)
 }
 
 const IDENTIFIER_RULE: &str = "lowercase letters, digits, '_' and '-', starting and ending with a letter or digit";

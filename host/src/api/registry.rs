@@ -2,11 +2,13 @@
 //! grants and limits, delete. Versions are addressed as `name` (the newest enabled one) or
 //! `name@version`.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::{Admin, Read};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::post;
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -17,12 +19,15 @@ use crate::store::PluginRecord;
 use crate::time::iso_time;
 
 /// The registry routes; uploads may be larger than other request bodies.
-pub fn routes(max_plugin_bytes: usize) -> Router<AppState> {
-    Router::new()
-        .route("/v1/plugins", get(list).post(upload).layer(DefaultBodyLimit::max(max_plugin_bytes)))
-        .route("/v1/plugins/{reference}", get(get_one).patch(update).delete(remove))
-        .route("/v1/plugins/{reference}/enable", post(enable))
-        .route("/v1/plugins/{reference}/disable", post(disable))
+pub fn routes(max_plugin_bytes: usize) -> Routes {
+    Routes::new()
+        .get("/v1/plugins", Read, list)
+        .on(Method::POST, "/v1/plugins", Admin, post(upload).layer(DefaultBodyLimit::max(max_plugin_bytes)))
+        .get("/v1/plugins/{reference}", Read, get_one)
+        .patch("/v1/plugins/{reference}", Admin, update)
+        .delete("/v1/plugins/{reference}", Admin, remove)
+        .post("/v1/plugins/{reference}/enable", Admin, enable)
+        .post("/v1/plugins/{reference}/disable", Admin, disable)
 }
 
 /// A registry row as the API shows it.

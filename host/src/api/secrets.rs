@@ -1,10 +1,11 @@
 //! Secrets: `PUT /v1/secrets` (Phoenix's shape: upsert or delete a batch) and Ember's
 //! `GET /v1/secrets`, which lists keys only. Values are write-only: no route returns them.
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::Admin;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,8 +15,8 @@ use crate::time::iso_time;
 use super::{ApiError, ApiResult, AppState};
 use crate::secrets::SecretError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/secrets", get(list).put(change))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/secrets", Admin, list).put("/v1/secrets", Admin, change)
 }
 
 /// One entry of `PUT /v1/secrets`: `value` is required and `null` deletes.

@@ -36,6 +36,10 @@ pub struct AppState {
     pub events: crate::live::SpanEvents,
     /// The supervised background tasks: one given up on fails health checks.
     pub supervisor: crate::supervise::Supervisor,
+    /// Accounts, keys and sessions; off, every caller is the administrator.
+    pub auth: crate::auth::Auth,
+    /// `/metrics` needs the `read` permission (`EMBER_PROTECT_METRICS`) instead of being open.
+    pub protect_metrics: bool,
 }
 
 impl FromRef<AppState> for crate::api::ui::UiAssets {

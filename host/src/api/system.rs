@@ -73,3 +73,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn version() -> &'static str {
     PHOENIX_COMPAT_VERSION
 }
+
+/// `GET /v1/system/routes`: every route with the permission it needs, as the router enforces it.
+pub async fn route_table(axum::Extension(table): axum::Extension<super::RouteTable>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "data": table.declared() }))
+}

@@ -17,6 +17,7 @@ use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Compression, Encoding, IngestError, Ingestor};
+use crate::auth::{Auth, AuthError, Permission};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -24,13 +25,42 @@ const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/
 #[derive(Debug, Clone)]
 pub struct TraceService {
     ingestor: Ingestor,
+    auth: Auth,
 }
 
 impl TraceService {
-    /// The service, feeding `ingestor`.
-    pub fn new(ingestor: Ingestor) -> Self {
-        Self { ingestor }
+    /// The service, feeding `ingestor`; with authentication on, each call needs a credential with
+    /// the `ingest` permission in its `authorization` metadata.
+    pub fn new(ingestor: Ingestor, auth: Auth) -> Self {
+        Self { ingestor, auth }
     }
+}
+
+/// Checks the `authorization` metadata (`Bearer <key>`, as `arize-phoenix-otel` and the
+/// OpenTelemetry exporters send it) before the message is read.
+async fn authorize(auth: &Auth, headers: &http::HeaderMap) -> Result<(), Status> {
+    if !auth.enabled() {
+        return Ok(());
+    }
+    let secret = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim().to_owned())
+        .ok_or_else(|| Status::unauthenticated(AuthError::Missing.to_string()))?;
+    let principal = match auth.authenticate(&secret).await {
+        Ok(principal) => principal,
+        Err(AuthError::Store(err)) => {
+            tracing::error!(error = %err, "credential lookup failed");
+            return Err(Status::unavailable("credentials cannot be checked right now; retry"));
+        }
+        Err(err) => return Err(Status::unauthenticated(err.to_string())),
+    };
+    if !principal.allows(Permission::Ingest) {
+        return Err(Status::permission_denied("this credential may not send spans (it needs the ingest permission)"));
+    }
+    Ok(())
 }
 
 impl NamedService for TraceService {
@@ -58,7 +88,11 @@ where
         }
         let max_message = self.ingestor.max_body_bytes;
         let method = ExportMethod { ingestor: self.ingestor.clone() };
+        let auth = self.auth.clone();
         Box::pin(async move {
+            if let Err(status) = authorize(&auth, request.headers()).await {
+                return Ok(status.into_http());
+            }
             let mut grpc = Grpc::new(RawCodec)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)

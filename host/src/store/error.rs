@@ -23,6 +23,8 @@ pub enum StoreError {
     EvaluatorExists(String),
     #[error("a dataset named {0:?} already exists")]
     DatasetExists(String),
+    #[error("a user named {0:?} (or with that email) already exists")]
+    UserExists(String),
     #[error("an experiment run for this example and repetition already succeeded and cannot be replaced")]
     RunExists,
 }

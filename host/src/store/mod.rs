@@ -3,6 +3,7 @@
 //! Every SQL statement Ember runs lives under this module; callers get typed rows.
 
 mod annotations;
+mod auth;
 mod compare;
 mod dataset_examples;
 mod datasets;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{
 use sqlx::FromRow;
 
 pub use annotations::{AnnotationDelete, AnnotationQuery, AnnotationRow, AnnotationTarget, NewAnnotation};
+pub use auth::{ApiKeyRow, AuditRow, CredentialRow, NewApiKey, NewUser, RefreshRow, SessionTokens, UserRow};
 pub use compare::{CompareEvaluation, CompareExample, CompareExperiment, CompareRun, EvaluationAggregate, LabelCount};
 pub use dataset_examples::{ExampleRow, NewExample, UploadAction, UploadOutcome};
 pub use datasets::{DatasetRow, DatasetVersionRow};

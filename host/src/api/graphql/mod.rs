@@ -16,11 +16,14 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, Object, Schema, SimpleObject, Subscription, ID};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, get_service, post};
+use axum::Extension;
 use futures::Stream;
 
+use crate::api::routes::Routes;
+use crate::auth::{Permission, Principal};
 use crate::ids::parse_global_id;
 
 use crate::api::AppState;
@@ -59,16 +62,23 @@ pub fn schema(state: AppState) -> EmberSchema {
 
 /// `GET /graphql` (GraphiQL), `POST /graphql` (queries and mutations) and `/graphql/ws`
 /// (subscriptions over WebSocket, `graphql-transport-ws` or `graphql-ws`).
-pub fn routes(state: &AppState) -> Router<AppState> {
+///
+/// The routes need `read`; mutations check `write` themselves (see [`require`]).
+pub fn routes(state: &AppState) -> Routes {
     let schema = schema(state.clone());
-    Router::new()
-        .route("/graphql", get(graphiql).post(execute))
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema.clone()))
-        .with_state((schema, state.ui.root_path().to_owned()))
+    let shared = (schema.clone(), state.ui.root_path().to_owned());
+    Routes::new()
+        .on(Method::GET, "/graphql", Permission::Read, get(graphiql).with_state(shared.clone()))
+        .on(Method::POST, "/graphql", Permission::Read, post(execute).with_state(shared))
+        .on(Method::GET, "/graphql/ws", Permission::Read, get_service(GraphQLSubscription::new(schema)))
 }
 
-async fn execute(State((schema, _)): State<(EmberSchema, String)>, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request.into_inner();
+async fn execute(
+    State((schema, _)): State<(EmberSchema, String)>,
+    Extension(principal): Extension<Principal>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner().data(principal);
     let operation = request.operation_name.clone().unwrap_or_default();
     let span = tracing::info_span!("graphql", operation = %operation);
     let _entered = span.enter();
@@ -95,6 +105,14 @@ fn internal(err: impl Display) -> async_graphql::Error {
 /// A JSON column (stored as text) as a value; `null` if it somehow does not parse.
 fn json_column(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Refuses a resolver to a caller without `permission` (the route only asked for `read`).
+fn require(ctx: &Context<'_>, permission: Permission) -> async_graphql::Result<()> {
+    match ctx.data_opt::<Principal>() {
+        Some(principal) if principal.allows(permission) => Ok(()),
+        _ => Err(async_graphql::Error::new(format!("forbidden: this needs the {permission} permission"))),
+    }
 }
 
 fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
@@ -185,6 +203,7 @@ impl MutationRoot {
         explanation: Option<String>,
         #[graphql(desc = "HUMAN (the default), LLM or CODE")] annotator_kind: Option<String>,
     ) -> async_graphql::Result<spans::Annotation> {
+        require(ctx, Permission::Write)?;
         // A variable left out arrives as null, so the default is applied here, not in the schema.
         let annotator_kind = annotator_kind.unwrap_or_else(|| "HUMAN".to_owned());
         let input = spans::NewSpanAnnotation { span_id, name, label, score, explanation, annotator_kind };

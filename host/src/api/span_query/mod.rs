@@ -11,13 +11,13 @@ mod filter;
 mod frame;
 mod scan;
 
+use crate::api::routes::Routes;
+use crate::auth::Permission::Read;
 use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -41,8 +41,8 @@ pub const MAX_QUERIES: usize = 10;
 const QUOTE_CHARS: usize = 120;
 
 /// The span query route.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/spans", post(query))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/spans", Read, query)
 }
 
 #[derive(Debug, Deserialize)]

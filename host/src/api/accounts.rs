@@ -1,0 +1,173 @@
+//! Accounts, in Phoenix's shapes: `GET /v1/user` (the caller), `GET/POST /v1/users` and
+//! `DELETE /v1/users/{user_id}` (admins).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::json_body::JsonBody;
+use super::routes::Routes;
+use super::{ApiError, ApiResult, AppState};
+use crate::auth::Permission::{Admin, Authenticated};
+use crate::auth::{AuthError, Principal, Role, UserInput};
+use crate::ids::{global_id, parse_global_id};
+use crate::store::UserRow;
+use crate::time::iso_time;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/user", Authenticated, viewer)
+        .get("/v1/users", Admin, list)
+        .post("/v1/users", Admin, create)
+        .delete("/v1/users/{user_id}", Admin, remove)
+}
+
+/// A user as Phoenix's API writes one (never with its password).
+pub(crate) fn user_json(user: &UserRow) -> Value {
+    let mut value = json!({
+        "id": global_id("User", user.id),
+        "created_at": iso_time(user.created_ns),
+        "updated_at": iso_time(user.updated_ns),
+        "email": user.email,
+        "username": user.username,
+        "role": user.role,
+        "auth_method": user.auth_method,
+    });
+    if user.auth_method == "LOCAL" {
+        value["password_needs_reset"] = json!(user.password_needs_reset != 0);
+    }
+    value
+}
+
+/// The answer to an authentication failure inside a handler.
+pub(crate) fn auth_error(err: AuthError) -> ApiError {
+    match err {
+        AuthError::Password(err) => ApiError::invalid(err.to_string()),
+        AuthError::UnknownRole(_) => ApiError::invalid(err.to_string()),
+        AuthError::Store(err) => err.into(),
+        AuthError::Throttled(_) => {
+            ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", err.to_string())
+        }
+        AuthError::Missing | AuthError::Invalid | AuthError::WrongPassword => {
+            ApiError::unauthenticated(err.to_string())
+        }
+        AuthError::Blocking(message) => {
+            tracing::error!(error = %message, "authentication task failed");
+            ApiError::internal("authentication failed on the server")
+        }
+    }
+}
+
+/// `GET /v1/user`: the caller; `ANONYMOUS` when authentication is off or for a system key.
+async fn viewer(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> ApiResult<Json<Value>> {
+    let Some(account) = &principal.account else {
+        return Ok(Json(json!({ "data": { "auth_method": "ANONYMOUS" } })));
+    };
+    let user = state.store.user(account.id).await?.ok_or_else(|| ApiError::not_found("the user no longer exists"))?;
+    Ok(Json(json!({ "data": user_json(&user) })))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /v1/users`: every user by id, paginated with a cursor (base64 of the next user id).
+async fn list(State(state): State<AppState>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
+    let limit = page.limit.unwrap_or(100);
+    if limit < 1 {
+        return Err(ApiError::invalid("limit must be positive"));
+    }
+    let after = match page.cursor.as_deref() {
+        Some(cursor) => {
+            let decoded = STANDARD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+            let from: i64 =
+                decoded.and_then(|text| text.parse().ok()).ok_or_else(|| ApiError::invalid("invalid cursor"))?;
+            from - 1
+        }
+        None => 0,
+    };
+    let mut users = state.store.users(after, limit.min(1000) + 1).await?;
+    let next =
+        (users.len() as i64 > limit).then(|| users.pop()).flatten().map(|user| STANDARD.encode(user.id.to_string()));
+    let data: Vec<Value> = users.iter().map(user_json).collect();
+    Ok(Json(json!({ "data": data, "next_cursor": next })))
+}
+
+#[derive(Deserialize)]
+struct NewUserBody {
+    user: NewUser,
+    #[serde(default)]
+    #[allow(dead_code)]
+    send_welcome_email: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    email: String,
+    username: String,
+    role: String,
+    auth_method: String,
+    password: Option<String>,
+}
+
+/// `POST /v1/users`: creates a local user (201); a taken name or email is 409.
+async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<NewUserBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let user = body.user;
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::invalid(format!("{:?} is not a role (ADMIN, MEMBER or VIEWER)", user.role)))?;
+    if user.auth_method != "LOCAL" {
+        return Err(ApiError::invalid(
+            "only LOCAL users can be created here; OAuth2 users sign up through their provider",
+        ));
+    }
+    let password = user.password.as_deref().ok_or_else(|| ApiError::invalid("a LOCAL user needs a password"))?;
+    if user.username.trim().is_empty() || !user.email.contains('@') {
+        return Err(ApiError::invalid("a user needs a username and an email address"));
+    }
+    let input = UserInput {
+        username: user.username.trim(),
+        email: user.email.trim(),
+        role,
+        password: Some(password),
+        password_needs_reset: true,
+    };
+    let created = state.auth.create_user(input).await.map_err(auth_error)?;
+    super::audit::record(
+        &state,
+        &principal,
+        "user.create",
+        &format!("user:{}", created.username),
+        json!({ "role": created.role }),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(json!({ "data": user_json(&created) }))))
+}
+
+/// `DELETE /v1/users/{user_id}`: deletes a user with their keys and sessions (204). The last
+/// administrator cannot be deleted.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_global_id("User", &user_id)
+        .or_else(|| user_id.parse().ok())
+        .ok_or_else(|| ApiError::invalid("not a user id"))?;
+    let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("no user {user_id}")))?;
+    if user.role == Role::Admin.as_str() && state.store.admin_count().await? <= 1 {
+        return Err(ApiError::forbidden("the last administrator cannot be deleted"));
+    }
+    state.auth.delete_user(id).await.map_err(auth_error)?;
+    super::audit::record(&state, &principal, "user.delete", &format!("user:{}", user.username), json!({})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
