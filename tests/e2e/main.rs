@@ -9,6 +9,7 @@ mod harness;
 mod amplification;
 mod annotations;
 mod auth;
+mod auth_clients;
 mod backpressure;
 mod bad_input;
 mod cli;

@@ -108,12 +108,12 @@ fn spans_request() -> (ExportTraceServiceRequest, serde_json::Value) {
     (request, json!({ "root1": hex(&root1), "llm": hex(&llm), "root2": hex(&root2) }))
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The venv interpreter, or `None` (after saying so) when the test must be skipped.
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     let path = std::env::var_os("EMBER_PHOENIX_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/phoenix-venv/bin/python"));

@@ -17,6 +17,7 @@ pub async fn pipeline(State(state): State<AppState>) -> Json<Value> {
 /// being decoded finish with the previous one.
 pub async fn set_pipeline(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<crate::auth::Principal>,
     JsonBody(config): JsonBody<PipelineConfig>,
 ) -> ApiResult<Json<Value>> {
     let pipeline = Pipeline::build(config, &state.plugins).map_err(|err| ApiError::invalid(err.to_string()))?;
@@ -25,6 +26,7 @@ pub async fn set_pipeline(
     let config = pipeline.config().clone();
     state.ingestor.set_pipeline(pipeline);
     tracing::info!(stages = config.stages.len(), "ingest pipeline replaced");
+    super::audit::record(&state, &principal, "pipeline.replace", "ingest_pipeline", json!(&config)).await;
     Ok(Json(json!({ "data": config })))
 }
 

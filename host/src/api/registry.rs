@@ -4,11 +4,12 @@
 
 use crate::api::routes::Routes;
 use crate::auth::Permission::{Admin, Read};
+use crate::auth::Principal;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -81,6 +82,7 @@ struct UploadQuery {
 /// version, 422 for a component that is not an Ember plugin or a manifest that asks too much.
 async fn upload(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     request: axum::extract::Request,
@@ -115,6 +117,7 @@ async fn upload(
     let (installed, created) = state.plugins.register(&state.store, upload).await.map_err(registry_error)?;
     let record = &installed.record;
     tracing::info!(plugin = %record.name, version = %record.version, sha256 = %record.sha256, created, "plugin uploaded");
+    audit(&state, &principal, "plugin.install", record).await;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "data": plugin_json(record, Some(&installed)) }))))
 }
@@ -202,6 +205,7 @@ struct PluginPatch {
 /// (only what its manifest asks for), limits and configuration.
 async fn update(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(reference): Path<String>,
     JsonBody(patch): JsonBody<PluginPatch>,
 ) -> ApiResult<Json<Value>> {
@@ -235,7 +239,24 @@ async fn update(
     if let Some(enabled) = patch.enabled {
         state.store.set_plugin_enabled(record.id, enabled).await?;
     }
+    if let Some(changed) = state.store.plugin_by_id(record.id).await? {
+        audit(&state, &principal, "plugin.update", &changed).await;
+    }
     refreshed(&state, record.id, &reference).await
+}
+
+/// Records who installed or changed a plugin, what its manifest asks for and what it was granted.
+async fn audit(state: &AppState, principal: &Principal, action: &str, record: &PluginRecord) {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+    let detail = json!({
+        "version": record.version,
+        "sha256": record.sha256,
+        "enabled": record.enabled,
+        "asked": parse(&record.manifest),
+        "granted": parse(&record.grants),
+        "limits": parse(&record.limits),
+    });
+    super::audit::record(state, principal, action, &format!("plugin:{}@{}", record.name, record.version), detail).await;
 }
 
 async fn refreshed(state: &AppState, id: i64, reference: &str) -> ApiResult<Json<Value>> {
@@ -249,23 +270,37 @@ async fn refreshed(state: &AppState, id: i64, reference: &str) -> ApiResult<Json
 }
 
 /// `POST /v1/plugins/{reference}/enable`.
-async fn enable(State(state): State<AppState>, Path(reference): Path<String>) -> ApiResult<Json<Value>> {
+async fn enable(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Value>> {
     let record = find(&state, &reference).await?;
     state.store.set_plugin_enabled(record.id, true).await?;
+    audit(&state, &principal, "plugin.enable", &record).await;
     refreshed(&state, record.id, &reference).await
 }
 
 /// `POST /v1/plugins/{reference}/disable`: the version stays stored, and experiments that use it
 /// keep their scores, but nothing new runs it.
-async fn disable(State(state): State<AppState>, Path(reference): Path<String>) -> ApiResult<Json<Value>> {
+async fn disable(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Value>> {
     let record = find(&state, &reference).await?;
     state.store.set_plugin_enabled(record.id, false).await?;
+    audit(&state, &principal, "plugin.disable", &record).await;
     refreshed(&state, record.id, &reference).await
 }
 
 /// `DELETE /v1/plugins/{name}[@version]`: deletes a version (with `name` alone, every version).
 /// A version attached to an experiment is refused with 409: disable it instead.
-async fn remove(State(state): State<AppState>, Path(reference): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(reference): Path<String>,
+) -> ApiResult<StatusCode> {
     let records: Vec<PluginRecord> = match reference.split_once('@') {
         Some(_) => vec![find(&state, &reference).await?],
         None => state.store.list_plugins().await?.into_iter().filter(|record| record.name == reference).collect(),
@@ -277,6 +312,7 @@ async fn remove(State(state): State<AppState>, Path(reference): Path<String>) ->
         state.store.delete_plugin(record.id).await?;
         state.plugins.remove(record.id);
         tracing::info!(plugin = %record.name, version = %record.version, "plugin deleted");
+        audit(&state, &principal, "plugin.delete", &record).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

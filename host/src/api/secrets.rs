@@ -48,7 +48,11 @@ fn secret_error(err: SecretError) -> ApiError {
 }
 
 /// `PUT /v1/secrets`: upserts entries with a value and deletes entries with `null`, atomically.
-async fn change(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn change(
+    State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<crate::auth::Principal>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     // Parsed by hand: a serde error message could quote the body, and the body holds secrets.
     let raw: Value = serde_json::from_slice(&body).map_err(|_| ApiError::invalid("the body is not valid JSON"))?;
     if let Some(entries) = raw.get("secrets").and_then(Value::as_array) {
@@ -61,6 +65,8 @@ async fn change(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Va
     let entries = body.secrets.into_iter().map(|entry| (entry.key, entry.value)).collect();
     let (upserted, deleted) = state.secrets.change(entries).await.map_err(secret_error)?;
     tracing::info!(upserted = ?upserted, deleted = ?deleted, "secrets changed");
+    let detail = json!({ "upserted_keys": upserted, "deleted_keys": deleted });
+    super::audit::record(&state, &principal, "secrets.change", "secrets", detail).await;
     Ok(Json(json!({ "data": { "upserted_keys": upserted, "deleted_keys": deleted } })))
 }
 

@@ -41,6 +41,62 @@ struct Args {
     /// Extra `KEY=VALUE` environment for the started server.
     #[arg(long = "server-env")]
     server_env: Vec<String>,
+    /// Start the server with authentication on and send every request with an API key (a
+    /// system key made through an admin login), to measure what authentication costs ingest.
+    #[arg(long)]
+    auth: bool,
+    /// With `--auth`, time this many password logins (at `--concurrency`) after the run.
+    #[arg(long, default_value_t = 0)]
+    logins: usize,
+}
+
+/// The started server's first administrator password under `--auth`.
+const ADMIN_PASSWORD: &str = "loadgen operator passphrase";
+
+/// Signs in as `admin` and returns the session's access token.
+async fn login(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({ "email": "admin", "password": ADMIN_PASSWORD });
+    let response = client.post(format!("{url}/auth/login")).json(&body).send().await?;
+    if response.status() != reqwest::StatusCode::NO_CONTENT {
+        bail!("login failed with {}", response.status());
+    }
+    let cookie = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix("ember-access-token=")?.split(';').next().map(str::to_owned))
+        .context("no access cookie")?;
+    Ok(cookie)
+}
+
+/// A `write`-scoped system key (sends spans and reads them back).
+async fn api_key(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+    let access = login(client, url).await?;
+    let body = serde_json::json!({ "data": { "name": "ember-loadgen", "scope": "write" } });
+    let response = client.post(format!("{url}/v1/system/api_keys")).bearer_auth(access).json(&body).send().await?;
+    let created: serde_json::Value = response.json().await?;
+    created["data"]["key"].as_str().map(str::to_owned).with_context(|| format!("no key in {created}"))
+}
+
+/// Runs `count` logins, `concurrency` at a time; returns logins per second.
+async fn time_logins(client: &reqwest::Client, url: &str, count: usize, concurrency: usize) -> anyhow::Result<f64> {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
+        workers.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < count as u64 {
+                login(&client, &url).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
@@ -53,12 +109,24 @@ async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let mut server_env = args.server_env.clone();
+    if args.auth {
+        server_env.push("EMBER_ENABLE_AUTH=true".to_owned());
+        server_env.push(format!("EMBER_ADMIN_INITIAL_PASSWORD={ADMIN_PASSWORD}"));
+    }
     let mut spawned = match &args.url {
         Some(_) => None,
-        None => Some(spawn_server("ember-loadgen", args.database_url.as_deref(), &args.server_env).await?),
+        None => Some(spawn_server("ember-loadgen", args.database_url.as_deref(), &server_env).await?),
     };
     let url = args.url.clone().or_else(|| spawned.as_ref().map(|s| s.url.clone())).context("no url")?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if args.auth {
+        let plain = reqwest::Client::new();
+        let key = api_key(&plain, &url).await?;
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse()?);
+    }
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).default_headers(headers).build()?;
     let baseline = written(&client, &url).await?;
 
     let requests = args.spans.div_ceil(args.traces_per_request * SPANS_PER_TRACE);
@@ -145,9 +213,19 @@ async fn main() -> anyhow::Result<()> {
             peak_rss.max(rss.map_or(0, |r| r.1)) as f64 / 1024.0
         );
     }
+    let logins_per_second = match (args.auth, args.logins) {
+        (true, count) if count > 0 => {
+            let rate = time_logins(&reqwest::Client::new(), &url, count, args.concurrency).await?;
+            println!("logins:              {count} at {rate:.1}/s");
+            Some(rate)
+        }
+        _ => None,
+    };
     println!(
         "{}",
         serde_json::json!({
+            "auth": args.auth,
+            "logins_per_second": logins_per_second,
             "spans": total_spans,
             "seconds": elapsed.as_secs_f64(),
             "spans_per_second": spans_per_second,
