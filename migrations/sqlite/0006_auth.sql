@@ -56,3 +56,7 @@ CREATE TABLE audit_log (
     target   TEXT   NOT NULL,
     detail   TEXT   NOT NULL DEFAULT '{}'
 );
+
+-- The hosts a secret may be sent to (a JSON list of names or `*.domain` patterns), checked by the
+-- outbound transport whatever a plugin was granted; NULL for a secret stored without a binding.
+ALTER TABLE secrets ADD COLUMN hosts TEXT;

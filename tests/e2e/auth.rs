@@ -293,4 +293,50 @@ async fn failed_logins_are_throttled(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(every_route_needs_its_permission, sessions_rotate_and_revoke, failed_logins_are_throttled);
+/// Installing and re-granting a plugin, and managing accounts, leave who did what in the
+/// append-only audit log, with what the manifest asked for and what was granted.
+async fn trust_changes_are_audited(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = start_with_auth(&db, &[]).await;
+    let admin = admin_key(&ember).await;
+    user_key(&ember, &admin, "otto", "MEMBER", "write").await;
+    let wasm = crate::registry::component("plugins/dist/contains.wasm");
+    let response = ember
+        .client
+        .post(ember.url("/v1/plugins?name=audited&version=1.0.0"))
+        .header(AUTHORIZATION, format!("Bearer {admin}"))
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap_or_default());
+    let grants = json!({ "grants": { "hosts": [] }, "enabled": false });
+    let (status, body) = call(&ember, Method::PATCH, "/v1/plugins/audited@1.0.0", Some(&admin), Some(grants)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, log) = call(&ember, Method::GET, "/v1/audit?limit=50", Some(&admin), None).await;
+    assert_eq!(status, 200, "{log}");
+    let entries = log["data"].as_array().expect("entries");
+    let find =
+        |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action} in {log}"));
+    let install = find("plugin.install");
+    assert!(install["actor"].as_str().unwrap().starts_with("system-key:"), "{install}");
+    assert_eq!(install["target"], "plugin:audited@1.0.0");
+    assert!(install["detail"]["sha256"].is_string() && install["detail"].get("granted").is_some(), "{install}");
+    assert_eq!(find("plugin.update")["detail"]["enabled"], false);
+    assert_eq!(find("user.create")["target"], "user:otto");
+    assert!(entries.iter().any(|e| e["action"] == "user-key.create" && e["actor"] == "user:otto"), "{log}");
+    // Newest first, and no key secret anywhere in the log.
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert!(!log.to_string().contains(&admin));
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    every_route_needs_its_permission,
+    sessions_rotate_and_revoke,
+    failed_logins_are_throttled,
+    trust_changes_are_audited
+);

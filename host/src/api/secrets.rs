@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::time::iso_time;
 
 use super::{ApiError, ApiResult, AppState};
-use crate::secrets::SecretError;
+use crate::secrets::{SecretEntry, SecretError};
 
 pub fn routes() -> Routes {
     Routes::new().get("/v1/secrets", Admin, list).put("/v1/secrets", Admin, change)
@@ -25,6 +25,9 @@ pub fn routes() -> Routes {
 struct Entry {
     key: String,
     value: Option<String>,
+    /// Ember's addition: the hosts the secret may be sent to (names or `*.domain`).
+    #[serde(default)]
+    hosts: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -38,7 +41,7 @@ fn secret_error(err: SecretError) -> ApiError {
         SecretError::Disabled => {
             ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, "secrets_disabled", err.to_string())
         }
-        SecretError::InvalidKey(_) => ApiError::invalid(err.to_string()),
+        SecretError::InvalidKey(_) | SecretError::InvalidHost(_) => ApiError::invalid(err.to_string()),
         SecretError::Store(err) => err.into(),
         SecretError::Cipher(err) => {
             tracing::error!(error = %err, "secret sealing failed");
@@ -62,7 +65,11 @@ async fn change(
     }
     let body: ChangeBody = serde_json::from_value(raw)
         .map_err(|_| ApiError::invalid("expected {\"secrets\": [{\"key\": string, \"value\": string or null}, …]}"))?;
-    let entries = body.secrets.into_iter().map(|entry| (entry.key, entry.value)).collect();
+    let entries = body
+        .secrets
+        .into_iter()
+        .map(|entry| SecretEntry { key: entry.key, value: entry.value, hosts: entry.hosts })
+        .collect();
     let (upserted, deleted) = state.secrets.change(entries).await.map_err(secret_error)?;
     tracing::info!(upserted = ?upserted, deleted = ?deleted, "secrets changed");
     let detail = json!({ "upserted_keys": upserted, "deleted_keys": deleted });
@@ -73,7 +80,9 @@ async fn change(
 /// `GET /v1/secrets`: the stored keys and when each changed; never values.
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let keys = state.secrets.list().await.map_err(secret_error)?;
-    let data: Vec<Value> =
-        keys.into_iter().map(|(key, ns)| json!({ "key": key, "updated_at": iso_time(ns) })).collect();
+    let data: Vec<Value> = keys
+        .into_iter()
+        .map(|(key, ns, hosts)| json!({ "key": key, "updated_at": iso_time(ns), "hosts": hosts }))
+        .collect();
     Ok(Json(json!({ "data": data, "enabled": state.secrets.enabled() })))
 }

@@ -93,11 +93,22 @@ impl HttpTransport {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        let host = request.url.host_str().map(str::to_ascii_lowercase);
         for header in &request.secret_headers {
-            let value = self
+            let secret = self
                 .secrets
                 .value(&header.secret)
                 .ok_or_else(|| OutboundError::MissingSecret(header.secret.clone()))?;
+            // The binding is the secret's own, checked whatever hosts the plugin was granted.
+            let host = host.as_deref().unwrap_or_default();
+            if !secret.may_go_to(host) {
+                tracing::warn!(secret = %header.secret, %host, "refused to send a secret to a host it is not bound to");
+                return Err(OutboundError::Denied(format!(
+                    "secret {} is not bound to host {host}; bind it with PUT /v1/secrets (hosts)",
+                    header.secret
+                )));
+            }
+            let value = secret.value;
             let mut filled = http::HeaderValue::from_str(&header.template.replace("{secret}", value.as_str()))
                 .map_err(|_| {
                     OutboundError::InvalidRequest(format!("secret {} is not a valid header value", header.secret))

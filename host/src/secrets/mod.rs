@@ -28,17 +28,68 @@ pub enum SecretError {
     Cipher(#[from] CipherError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0:?} is not a host a secret can be bound to (a lowercase name, an IP address or *.domain)")]
+    InvalidHost(String),
 }
 
 /// A secret value, zeroed when the last reference goes.
 pub type SecretValue = Arc<Zeroizing<String>>;
+
+/// An opened secret and the hosts it may be sent to.
+#[derive(Clone)]
+pub struct OpenedSecret {
+    pub value: SecretValue,
+    /// Host names or `*.domain` patterns; `None` for a secret stored without a binding, which
+    /// goes wherever the plugin using it is granted.
+    pub hosts: Option<Arc<[String]>>,
+}
+
+impl OpenedSecret {
+    /// Whether the secret may be sent to `host` (lowercase).
+    pub fn may_go_to(&self, host: &str) -> bool {
+        self.hosts.as_ref().is_none_or(|hosts| hosts.iter().any(|pattern| host_matches(pattern, host)))
+    }
+}
+
+/// `pattern` is a host name or `*.domain` (any name under the domain, not the domain itself).
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(domain) => host.strip_suffix(domain).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+        None => pattern == host,
+    }
+}
+
+/// One change of `PUT /v1/secrets`: a value upserts (bound to `hosts` when given), `None`
+/// deletes.
+#[derive(Debug)]
+pub struct SecretEntry {
+    pub key: String,
+    pub value: Option<String>,
+    pub hosts: Option<Vec<String>>,
+}
+
+/// Checks a host binding: DNS names, IP literals or `*.domain`, lowercase, no scheme or port.
+pub fn check_hosts(hosts: &[String]) -> Result<(), SecretError> {
+    for host in hosts {
+        let name = host.strip_prefix("*.").unwrap_or(host);
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b':'))
+            && !name.starts_with('.')
+            && !name.ends_with('.');
+        if !valid {
+            return Err(SecretError::InvalidHost(host.clone()));
+        }
+    }
+    Ok(())
+}
 
 /// The server's secrets: the cipher (when `EMBER_SECRET` is set) and the opened values.
 #[derive(Clone)]
 pub struct Secrets {
     cipher: Option<Arc<SecretCipher>>,
     store: Store,
-    opened: Arc<RwLock<HashMap<String, SecretValue>>>,
+    opened: Arc<RwLock<HashMap<String, OpenedSecret>>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -97,19 +148,19 @@ impl Secrets {
 
     /// Upserts (`Some`) and deletes (`None`) in one transaction; the last entry for a key wins.
     /// Returns the keys upserted and the keys deleted.
-    pub async fn change(
-        &self,
-        entries: Vec<(String, Option<String>)>,
-    ) -> Result<(Vec<String>, Vec<String>), SecretError> {
+    pub async fn change(&self, entries: Vec<SecretEntry>) -> Result<(Vec<String>, Vec<String>), SecretError> {
         let cipher = self.cipher.as_ref().ok_or(SecretError::Disabled)?;
-        let mut last: Vec<(String, Option<Zeroizing<String>>)> = Vec::new();
-        for (key, value) in entries {
-            check_key(&key)?;
-            last.retain(|(seen, _)| *seen != key);
-            last.push((key, value.map(Zeroizing::new)));
+        let mut last: Vec<(String, Option<Zeroizing<String>>, Option<Vec<String>>)> = Vec::new();
+        for entry in entries {
+            check_key(&entry.key)?;
+            if let Some(hosts) = &entry.hosts {
+                check_hosts(hosts)?;
+            }
+            last.retain(|(seen, _, _)| *seen != entry.key);
+            last.push((entry.key, entry.value.map(Zeroizing::new), entry.hosts));
         }
         let mut changes = SecretChanges::default();
-        for (key, value) in &last {
+        for (key, value, hosts) in &last {
             match value {
                 Some(value) => {
                     let sealed = cipher.seal(key, value)?;
@@ -119,6 +170,7 @@ impl Secrets {
                         ciphertext: sealed.ciphertext,
                         key_id: cipher.key_id().to_owned(),
                         updated_ns: 0,
+                        hosts: hosts.as_ref().map(|hosts| serde_json::json!(hosts).to_string()),
                     });
                 }
                 None => changes.deletes.push(key.clone()),
@@ -126,10 +178,13 @@ impl Secrets {
         }
         self.store.change_secrets(&changes).await?;
         if let Ok(mut cache) = self.opened.write() {
-            for (key, value) in last.iter() {
+            for (key, value, hosts) in last {
                 match value {
-                    Some(value) => cache.insert(key.clone(), Arc::new(value.clone())),
-                    None => cache.remove(key),
+                    Some(value) => {
+                        let hosts = hosts.map(Arc::from);
+                        cache.insert(key, OpenedSecret { value: Arc::new(value), hosts })
+                    }
+                    None => cache.remove(&key),
                 };
             }
         }
@@ -137,14 +192,16 @@ impl Secrets {
         Ok((upserted, changes.deletes))
     }
 
-    /// Stored keys with when each last changed (nanoseconds); never values.
-    pub async fn list(&self) -> Result<Vec<(String, i64)>, SecretError> {
-        Ok(self.store.sealed_secrets().await?.into_iter().map(|row| (row.key, row.updated_ns)).collect())
+    /// Stored keys with when each last changed (nanoseconds) and their host binding; never
+    /// values.
+    pub async fn list(&self) -> Result<Vec<(String, i64, Option<Vec<String>>)>, SecretError> {
+        let rows = self.store.sealed_secrets().await?;
+        Ok(rows.into_iter().map(|row| (row.key, row.updated_ns, hosts_of(row.hosts.as_deref()))).collect())
     }
 
     /// The value of `key`, for the outbound HTTP client. Safe to call from any thread: a cache
     /// miss reads the database on a helper thread.
-    pub fn value(&self, key: &str) -> Option<SecretValue> {
+    pub fn value(&self, key: &str) -> Option<OpenedSecret> {
         let cipher = self.cipher.as_ref()?;
         if let Some(value) = self.opened.read().ok().and_then(|cache| cache.get(key).cloned()) {
             return Some(value);
@@ -177,7 +234,43 @@ impl Secrets {
     }
 }
 
-fn open(cipher: &SecretCipher, row: &SealedSecret) -> Result<SecretValue, CipherError> {
+fn open(cipher: &SecretCipher, row: &SealedSecret) -> Result<OpenedSecret, CipherError> {
     let sealed = Sealed { nonce: row.nonce.clone(), ciphertext: row.ciphertext.clone() };
-    cipher.open(&row.key, &row.key_id, &sealed).map(Arc::new)
+    let value = cipher.open(&row.key, &row.key_id, &sealed).map(Arc::new)?;
+    Ok(OpenedSecret { value, hosts: hosts_of(row.hosts.as_deref()).map(Arc::from) })
+}
+
+/// A stored binding; one that does not parse binds to nothing rather than to everything.
+fn hosts_of(stored: Option<&str>) -> Option<Vec<String>> {
+    stored.map(|text| serde_json::from_str(text).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_match_exact_names_and_subdomains_only() {
+        let bound = |hosts: &[&str]| OpenedSecret {
+            value: Arc::new(Zeroizing::new("v".to_owned())),
+            hosts: Some(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>().into()),
+        };
+        let openai = bound(&["api.openai.com", "*.azure.com"]);
+        assert!(openai.may_go_to("api.openai.com"));
+        assert!(openai.may_go_to("east.azure.com"));
+        assert!(!openai.may_go_to("azure.com"), "a wildcard covers subdomains, not the domain");
+        assert!(!openai.may_go_to("api.openai.com.evil.example"));
+        assert!(!openai.may_go_to("evilazure.com"));
+        assert!(!bound(&[]).may_go_to("api.openai.com"), "bound to nothing goes nowhere");
+        let unbound = OpenedSecret { value: Arc::new(Zeroizing::new("v".to_owned())), hosts: None };
+        assert!(unbound.may_go_to("anywhere.example"));
+    }
+
+    #[test]
+    fn host_bindings_are_checked() {
+        assert!(check_hosts(&["api.openai.com".into(), "*.example.com".into(), "127.0.0.1".into()]).is_ok());
+        for bad in ["https://api.openai.com", "API.openai.com", "host:443/x", "", "*.", ".example.com"] {
+            assert!(check_hosts(&[bad.to_owned()]).is_err(), "{bad:?}");
+        }
+    }
 }

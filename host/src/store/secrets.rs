@@ -13,6 +13,8 @@ pub struct SealedSecret {
     pub ciphertext: Vec<u8>,
     pub key_id: String,
     pub updated_ns: i64,
+    /// The hosts it may be sent to, as a JSON list; `None` when unbound.
+    pub hosts: Option<String>,
 }
 
 /// A batch of changes applied atomically by [`Store::change_secrets`].
@@ -29,17 +31,18 @@ impl Store {
         let now = now_ns();
         for secret in &changes.upserts {
             let mut sql = self.sql();
-            sql.push("INSERT INTO secrets (key, nonce, ciphertext, key_id, updated_ns) VALUES ")
+            sql.push("INSERT INTO secrets (key, nonce, ciphertext, key_id, updated_ns, hosts) VALUES ")
                 .bind_list([
                     Param::Str(&secret.key),
                     Param::Bytes(&secret.nonce),
                     Param::Bytes(&secret.ciphertext),
                     Param::Str(&secret.key_id),
                     Param::I64(now),
+                    Param::OptStr(secret.hosts.as_deref()),
                 ])
                 .push(
                     " ON CONFLICT (key) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
-                     key_id = excluded.key_id, updated_ns = excluded.updated_ns",
+                     key_id = excluded.key_id, updated_ns = excluded.updated_ns, hosts = excluded.hosts",
                 );
             tx.execute(&sql).await?;
         }
@@ -54,14 +57,15 @@ impl Store {
     /// Every stored secret, sealed, by key.
     pub async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>> {
         let mut sql = self.sql();
-        sql.push("SELECT key, nonce, ciphertext, key_id, updated_ns FROM secrets ORDER BY key");
+        sql.push("SELECT key, nonce, ciphertext, key_id, updated_ns, hosts FROM secrets ORDER BY key");
         self.fetch_all(&sql).await
     }
 
     /// One stored secret, sealed.
     pub async fn sealed_secret(&self, key: &str) -> Result<Option<SealedSecret>> {
         let mut sql = self.sql();
-        sql.push("SELECT key, nonce, ciphertext, key_id, updated_ns FROM secrets WHERE key = ").bind(Param::Str(key));
+        sql.push("SELECT key, nonce, ciphertext, key_id, updated_ns, hosts FROM secrets WHERE key = ")
+            .bind(Param::Str(key));
         self.fetch_optional(&sql).await
     }
 }

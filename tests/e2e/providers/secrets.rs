@@ -115,4 +115,38 @@ async fn secrets_never_leak(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(secrets_api, secrets_never_leak);
+/// A secret bound to one host never leaves for another, even through a provider an admin
+/// granted both the secret and that other host.
+async fn a_bound_secret_goes_only_to_its_hosts(backend: Backend) {
+    let Some(setup) = super::setup(backend).await else { return };
+    let (ember, llm) = (&setup.ember, &setup.llm);
+    let bind = |hosts: Value| {
+        let body = json!({ "secrets": [{ "key": "OPENAI_API_KEY", "value": OPENAI_KEY, "hosts": hosts }] });
+        send(ember, reqwest::Method::PUT, "/v1/secrets", Some(body))
+    };
+    // The provider is granted 127.0.0.1 and the key; the key itself is bound to OpenAI only.
+    let (status, body) = bind(json!(["api.openai.com"])).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, listing) = ember.get_json("/v1/secrets").await;
+    let entry = listing["data"].as_array().unwrap().iter().find(|s| s["key"] == "OPENAI_API_KEY").unwrap().clone();
+    assert_eq!(entry["hosts"], json!(["api.openai.com"]), "{listing}");
+    let before = llm.requests().len();
+    let (status, reply) = chat(ember, &chat_request("openai", "echo", "hello")).await;
+    assert!(status >= 400, "the call must fail: {status} {reply}");
+    assert!(reply.to_string().contains("not bound to host 127.0.0.1"), "{reply}");
+    assert_eq!(llm.requests().len(), before, "nothing reached the other host");
+
+    // Bound to the host it is sent to, the same call goes through.
+    let (status, body) = bind(json!(["127.0.0.1"])).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, reply) = chat(ember, &chat_request("openai", "echo", "hello")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(llm.requests().len() > before);
+
+    // Bindings are checked: a URL or an upper-case name is not a host.
+    let (status, _) = bind(json!(["https://api.openai.com"])).await;
+    assert_eq!(status, 422);
+    setup.db.cleanup().await;
+}
+
+on_both_backends!(secrets_api, secrets_never_leak, a_bound_secret_goes_only_to_its_hosts);
