@@ -150,41 +150,42 @@ impl Secrets {
     /// Returns the keys upserted and the keys deleted.
     pub async fn change(&self, entries: Vec<SecretEntry>) -> Result<(Vec<String>, Vec<String>), SecretError> {
         let cipher = self.cipher.as_ref().ok_or(SecretError::Disabled)?;
-        let mut last: Vec<(String, Option<Zeroizing<String>>, Option<Vec<String>>)> = Vec::new();
+        let mut last: Vec<SecretEntry> = Vec::new();
         for entry in entries {
             check_key(&entry.key)?;
             if let Some(hosts) = &entry.hosts {
                 check_hosts(hosts)?;
             }
-            last.retain(|(seen, _, _)| *seen != entry.key);
-            last.push((entry.key, entry.value.map(Zeroizing::new), entry.hosts));
+            last.retain(|seen| seen.key != entry.key);
+            last.push(entry);
         }
         let mut changes = SecretChanges::default();
-        for (key, value, hosts) in &last {
-            match value {
+        for entry in &last {
+            match &entry.value {
                 Some(value) => {
-                    let sealed = cipher.seal(key, value)?;
+                    let sealed = cipher.seal(&entry.key, value)?;
                     changes.upserts.push(SealedSecret {
-                        key: key.clone(),
+                        key: entry.key.clone(),
                         nonce: sealed.nonce,
                         ciphertext: sealed.ciphertext,
                         key_id: cipher.key_id().to_owned(),
                         updated_ns: 0,
-                        hosts: hosts.as_ref().map(|hosts| serde_json::json!(hosts).to_string()),
+                        hosts: entry.hosts.as_ref().map(|hosts| serde_json::json!(hosts).to_string()),
                     });
                 }
-                None => changes.deletes.push(key.clone()),
+                None => changes.deletes.push(entry.key.clone()),
             }
         }
         self.store.change_secrets(&changes).await?;
         if let Ok(mut cache) = self.opened.write() {
-            for (key, value, hosts) in last {
-                match value {
+            for entry in last {
+                match entry.value {
                     Some(value) => {
-                        let hosts = hosts.map(Arc::from);
-                        cache.insert(key, OpenedSecret { value: Arc::new(value), hosts })
+                        let opened =
+                            OpenedSecret { value: Arc::new(Zeroizing::new(value)), hosts: entry.hosts.map(Arc::from) };
+                        cache.insert(entry.key, opened)
                     }
-                    None => cache.remove(&key),
+                    None => cache.remove(&entry.key),
                 };
             }
         }
