@@ -36,6 +36,10 @@ pub struct ServeConfig {
     /// writes, besides the server's own.
     #[arg(long, env = "EMBER_CSRF_TRUSTED_ORIGINS", value_delimiter = ',', default_value = "")]
     pub csrf_trusted_origins: Vec<String>,
+    /// Origins (comma-separated) whose pages may call the API from a browser (CORS); none by
+    /// default, so only the server's own pages can.
+    #[arg(long, env = "EMBER_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub allowed_origins: Vec<String>,
     /// Mark session cookies `Secure` (set it when clients reach Ember over HTTPS).
     #[arg(long, env = "EMBER_USE_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub use_secure_cookies: bool,

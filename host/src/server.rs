@@ -155,6 +155,7 @@ impl Server {
             supervisor: supervisor.clone(),
             auth: auth.clone(),
             protect_metrics: config.protect_metrics,
+            allowed_origins: config.allowed_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
         };
         let task_watch = supervisor.spawn_restarting("prompt-task-watch", move || {
             let tasks = tasks.clone();

@@ -252,6 +252,42 @@ async fn sessions_rotate_and_revoke(backend: Backend) {
     let (status, _) =
         call(&ember, Method::DELETE, &format!("/v1/users/{}", admin_id.as_str().unwrap()), Some(&admin), None).await;
     assert_eq!(status, 403, "the last administrator stays");
+
+    // The bootstrapped password is changed: the current one is checked, the policy applies,
+    // and every session of the user ends.
+    let session = login(&ember, "admin", ADMIN_PASSWORD).await;
+    let change = |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
+    let patch = |body: Value| call(&ember, Method::PATCH, "/v1/user", Some(&session.access), Some(body));
+    assert_eq!(patch(change("not it at all", "a fresh long passphrase")).await.0, 401);
+    assert_eq!(patch(change(ADMIN_PASSWORD, "short")).await.0, 422);
+    let (status, me) = patch(change(ADMIN_PASSWORD, "a fresh long passphrase")).await;
+    assert_eq!((status, me["data"]["password_needs_reset"].as_bool()), (200, Some(false)), "{me}");
+    assert_eq!(call(&ember, Method::GET, "/v1/user", Some(&session.access), None).await.0, 401, "sessions end");
+    let old = json!({ "email": "admin", "password": ADMIN_PASSWORD });
+    assert_eq!(call(&ember, Method::POST, "/auth/login", None, Some(old)).await.0, 401, "the old password is gone");
+    login(&ember, "admin@localhost", "a fresh long passphrase").await;
+    db.cleanup().await;
+}
+
+/// Browsers may call the API cross-origin only from `EMBER_ALLOWED_ORIGINS`.
+#[tokio::test]
+async fn cross_origin_access_is_an_allow_list() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = start_with_auth(&db, &[("EMBER_ALLOWED_ORIGINS", "https://notebook.example")]).await;
+    let preflight = |origin: &'static str| {
+        ember
+            .client
+            .request(Method::OPTIONS, ember.url("/v1/projects"))
+            .header(ORIGIN, origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://notebook.example").await.expect("preflight");
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://notebook.example");
+    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    let refused = preflight("https://evil.example").await.expect("preflight");
+    assert!(refused.headers().get("access-control-allow-origin").is_none(), "{:?}", refused.headers());
     db.cleanup().await;
 }
 

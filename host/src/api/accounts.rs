@@ -1,7 +1,9 @@
 //! Accounts, in Phoenix's shapes: `GET /v1/user` (the caller), `GET/POST /v1/users` and
 //! `DELETE /v1/users/{user_id}` (admins).
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use base64::engine::general_purpose::STANDARD;
@@ -21,6 +23,7 @@ use crate::time::iso_time;
 pub fn routes() -> Routes {
     Routes::new()
         .get("/v1/user", Authenticated, viewer)
+        .patch("/v1/user", Authenticated, change_password)
         .get("/v1/users", Admin, list)
         .post("/v1/users", Admin, create)
         .delete("/v1/users/{user_id}", Admin, remove)
@@ -67,6 +70,32 @@ async fn viewer(State(state): State<AppState>, Extension(principal): Extension<P
     let Some(account) = &principal.account else {
         return Ok(Json(json!({ "data": { "auth_method": "ANONYMOUS" } })));
     };
+    let user = state.store.user(account.id).await?.ok_or_else(|| ApiError::not_found("the user no longer exists"))?;
+    Ok(Json(json!({ "data": user_json(&user) })))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `PATCH /v1/user` (Ember's): `{"current_password", "new_password"}` changes the caller's
+/// password and ends all their sessions; 401 for a wrong current password.
+async fn change_password(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> ApiResult<Json<Value>> {
+    let account = principal.account.as_ref().ok_or_else(|| ApiError::forbidden("only a user has a password"))?;
+    let address = peer.ip().to_string();
+    state
+        .auth
+        .change_password(account.id, &change.current_password, &change.new_password, &address)
+        .await
+        .map_err(auth_error)?;
+    super::audit::record(&state, &principal, "user.password", &format!("user:{}", account.username), json!({})).await;
     let user = state.store.user(account.id).await?.ok_or_else(|| ApiError::not_found("the user no longer exists"))?;
     Ok(Json(json!({ "data": user_json(&user) })))
 }

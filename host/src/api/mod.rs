@@ -39,11 +39,12 @@ pub(crate) mod ui;
 mod views;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::Method;
+use axum::http::{header, HeaderValue, Method};
 use axum::routing::post;
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Permission::{Admin, Ingest, Open, Read, Write};
@@ -102,13 +103,30 @@ pub fn router(state: AppState) -> Router {
         .get("/readyz", Open, system::readyz)
         .get("/metrics", metrics, system::metrics)
         .get("/v1/system/routes", Admin, system::route_table);
+    let cors = cors(&state.allowed_origins);
     routes
         .into_router(state.auth.clone())
         .fallback(crate::api::ui::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
         // Big JSON replies (a 10,000-span trace is ~2 MB) shrink ~8×; the embedded UI's files
         // are already compressed and pass through.
         .layer(CompressionLayer::new().gzip(true).quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Cross-origin access for the listed origins only (with credentials, so their pages can use a
+/// session); with none listed the layer adds nothing and browsers keep other origins out.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> =
+        origins.iter().filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok()).collect();
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_credentials(true)
 }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
     /// `/metrics` needs the `read` permission (`EMBER_PROTECT_METRICS`) instead of being open.
     pub protect_metrics: bool,
+    /// Origins allowed to call the API from a browser (`EMBER_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl FromRef<AppState> for crate::api::ui::UiAssets {

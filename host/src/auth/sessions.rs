@@ -70,6 +70,31 @@ impl Auth {
         Ok(issued)
     }
 
+    /// Changes a user's password after checking the current one (throttled like a login); every
+    /// session of the user ends, so other browsers must sign in again.
+    pub async fn change_password(
+        &self,
+        user_id: i64,
+        current: &str,
+        new: &str,
+        address: &str,
+    ) -> Result<(), AuthError> {
+        let user = self.inner.store.user(user_id).await?.ok_or(AuthError::Invalid)?;
+        if let Some(wait) = self.inner.throttle.locked_for(&user.username, address) {
+            return Err(AuthError::Throttled(wait));
+        }
+        let stored = user.password_hash.clone().ok_or(AuthError::WrongPassword)?;
+        if !verify_blocking(current.to_owned(), stored).await? {
+            self.inner.throttle.failed(&user.username, address);
+            return Err(AuthError::WrongPassword);
+        }
+        password::check_policy(new, &user.username, &user.email)?;
+        let hashed = super::hash_blocking(new.to_owned()).await?;
+        self.inner.store.set_password(user_id, &hashed).await?;
+        self.forget_cached();
+        Ok(())
+    }
+
     /// Ends the session that `token` (its access or refresh token) belongs to.
     pub async fn logout(&self, token: &str) -> Result<bool, AuthError> {
         let ended = self.inner.store.delete_session(&token::digest(token)).await?;

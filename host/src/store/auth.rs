@@ -174,6 +174,25 @@ impl Store {
         Ok(row.map_or(0, |(count,)| count))
     }
 
+    /// Replaces a user's password hash, clears `password_needs_reset` and ends every session of
+    /// theirs; false when there is no such user.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let mut sql = tx.sql();
+        sql.push("UPDATE users SET password_hash = ")
+            .bind(Param::Str(password_hash))
+            .push(", password_needs_reset = 0, updated_ns = ")
+            .bind(Param::I64(now_ns()))
+            .push(" WHERE id = ")
+            .bind(Param::I64(user_id));
+        let changed = tx.execute(&sql).await? > 0;
+        let mut sql = tx.sql();
+        sql.push("DELETE FROM auth_sessions WHERE user_id = ").bind(Param::I64(user_id));
+        tx.execute(&sql).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// Deletes a user with their keys and sessions; false when there was none.
     pub async fn delete_user(&self, id: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
