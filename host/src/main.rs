@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: OTLP ingestion, storage and the REST API.
-    Serve(ember::ServeConfig),
+    Serve(Box<ember::ServeConfig>),
     /// Inspect plugin components and try evaluators locally.
     #[command(subcommand)]
     Plugin(cli::PluginCommand),
@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(ember::log_writer::LossyStderr).init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(config) => ember::run(config).await?,
+        Command::Serve(config) => ember::run(*config).await?,
         Command::Plugin(command) => tokio::task::spawn_blocking(move || cli::run(command)).await??,
         Command::Dataset(args) => cli::dataset::run(args).await?,
         Command::Experiment(args) => {
