@@ -79,7 +79,7 @@ impl Server {
             bootstrap_admin(&auth, &config).await?;
         }
         let metrics = Arc::new(Metrics::new());
-        let secrets = Secrets::new(store.clone(), config.secret.get())?;
+        let secrets = Secrets::open(store.clone(), config.secret.get()).await?;
         if secrets.enabled() {
             let unusable = secrets.load().await?;
             if unusable > 0 {

@@ -1,5 +1,11 @@
-//! Sealing secret values: ChaCha20-Poly1305 with a key derived by HKDF-SHA256 from
-//! `EMBER_SECRET`, a fresh random nonce per value, and the secret's name as associated data.
+//! Sealing secret values: ChaCha20-Poly1305 with a fresh random nonce per value and the secret's
+//! name as associated data, under a key derived from `EMBER_SECRET`.
+//!
+//! `EMBER_SECRET` is either a random 32-byte key (64 hex digits, or base64), used as is, or a
+//! passphrase, stretched with Argon2id (64 MiB, 3 passes) and a random salt kept in the database,
+//! so that a stolen database costs an attacker Argon2id work per guess instead of one HMAC. The
+//! first version derived the key from a passphrase with HKDF alone; values sealed that way are
+//! still opened (`legacy_hkdf`) and resealed under the new key at start.
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use ring::hkdf::{KeyType, Salt, HKDF_SHA256};
@@ -53,13 +59,47 @@ impl KeyType for Len {
     }
 }
 
+/// The 32 bytes of `EMBER_SECRET` when it is a random key written as 64 hex digits or base64.
+fn raw_key(secret: &str) -> Option<Zeroizing<Vec<u8>>> {
+    use base64::Engine;
+    let secret = secret.trim();
+    let decoded = if secret.len() == 64 {
+        hex::decode(secret).ok()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(secret)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(secret))
+            .ok()
+    };
+    decoded.filter(|bytes| bytes.len() == 32).map(Zeroizing::new)
+}
+
 impl SecretCipher {
-    /// Derives the key from a passphrase (`EMBER_SECRET`).
-    pub fn from_passphrase(passphrase: &str) -> Result<Self, CipherError> {
-        if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
+    /// The key for `EMBER_SECRET`: a 32-byte random key is used as it is; a passphrase is
+    /// stretched with Argon2id and `salt` (the deployment's, from the database). CPU- and
+    /// memory-heavy for a passphrase (about 0.1–0.3 s): call it from a blocking thread.
+    pub fn from_secret(secret: &str, salt: &[u8]) -> Result<Self, CipherError> {
+        if let Some(key) = raw_key(secret) {
+            return Self::from_material(&key, b"ember-secrets-key-v2", "k2-");
+        }
+        if secret.chars().count() < MIN_PASSPHRASE_LEN {
             return Err(CipherError::WeakPassphrase);
         }
-        let prk = Salt::new(HKDF_SHA256, SALT).extract(passphrase.as_bytes());
+        let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|_| CipherError::Random)?;
+        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut stretched = Zeroizing::new([0u8; 32]);
+        argon.hash_password_into(secret.as_bytes(), salt, stretched.as_mut()).map_err(|_| CipherError::Random)?;
+        Self::from_material(stretched.as_ref(), b"ember-secrets-passphrase-v2", "p2-")
+    }
+
+    /// The first version's key: HKDF of the passphrase alone. Only to open values sealed before
+    /// the Argon2id key, so that they can be resealed.
+    pub fn legacy_hkdf(passphrase: &str) -> Result<Self, CipherError> {
+        Self::from_material(passphrase.as_bytes(), SALT, "")
+    }
+
+    fn from_material(material: &[u8], salt: &[u8], id_prefix: &str) -> Result<Self, CipherError> {
+        let prk = Salt::new(HKDF_SHA256, salt).extract(material);
         let mut key_bytes = Zeroizing::new([0u8; 32]);
         let mut id_bytes = [0u8; 8];
         prk.expand(&[b"aead-key"], Len(32))
@@ -67,7 +107,8 @@ impl SecretCipher {
             .map_err(|_| CipherError::Random)?;
         prk.expand(&[b"key-id"], Len(8)).and_then(|okm| okm.fill(&mut id_bytes)).map_err(|_| CipherError::Random)?;
         let key = UnboundKey::new(&CHACHA20_POLY1305, key_bytes.as_ref()).map_err(|_| CipherError::Random)?;
-        Ok(Self { key: LessSafeKey::new(key), key_id: hex::encode(id_bytes), random: SystemRandom::new() })
+        let key_id = format!("{id_prefix}{}", hex::encode(id_bytes));
+        Ok(Self { key: LessSafeKey::new(key), key_id, random: SystemRandom::new() })
     }
 
     /// Identifies the key without revealing it, so that rows sealed under another key are named.
@@ -108,6 +149,34 @@ mod tests {
     use super::*;
 
     const PASSPHRASE: &str = "correct horse battery staple";
+    const SALT16: &[u8] = b"0123456789abcdef";
+
+    impl SecretCipher {
+        fn from_passphrase(passphrase: &str) -> Result<Self, CipherError> {
+            Self::from_secret(passphrase, SALT16)
+        }
+    }
+
+    #[test]
+    fn a_random_key_is_used_as_is_and_a_passphrase_is_stretched_with_its_salt() {
+        let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let from_hex = SecretCipher::from_secret(hex_key, b"ignored salt....").unwrap();
+        let again = SecretCipher::from_secret(hex_key, b"another salt....").unwrap();
+        assert!(from_hex.key_id().starts_with("k2-"));
+        assert_eq!(from_hex.key_id(), again.key_id(), "a random key needs no salt");
+        let sealed = from_hex.seal("K", "v").unwrap();
+        assert_eq!(again.open("K", again.key_id(), &sealed).unwrap().as_str(), "v");
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+        assert!(SecretCipher::from_secret(&b64, SALT16).unwrap().key_id().starts_with("k2-"));
+
+        let stretched = SecretCipher::from_passphrase(PASSPHRASE).unwrap();
+        assert!(stretched.key_id().starts_with("p2-"));
+        let other_salt = SecretCipher::from_secret(PASSPHRASE, b"fedcba9876543210").unwrap();
+        assert_ne!(stretched.key_id(), other_salt.key_id(), "the deployment's salt is part of the key");
+        let legacy = SecretCipher::legacy_hkdf(PASSPHRASE).unwrap();
+        assert_ne!(legacy.key_id(), stretched.key_id());
+        assert!(!legacy.key_id().contains('-'), "legacy ids are bare hex, as stored by the first version");
+    }
 
     #[test]
     fn values_round_trip_and_never_appear_in_the_sealed_bytes() {

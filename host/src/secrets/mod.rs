@@ -32,6 +32,9 @@ pub enum SecretError {
     InvalidHost(String),
 }
 
+/// The setting that holds the deployment's Argon2id salt for a passphrase `EMBER_SECRET`.
+const KDF_SALT_SETTING: &str = "secrets.kdf_salt";
+
 /// A secret value, zeroed when the last reference goes.
 pub type SecretValue = Arc<Zeroizing<String>>;
 
@@ -88,6 +91,8 @@ pub fn check_hosts(hosts: &[String]) -> Result<(), SecretError> {
 #[derive(Clone)]
 pub struct Secrets {
     cipher: Option<Arc<SecretCipher>>,
+    /// The first version's key for the same `EMBER_SECRET`, to reseal what it sealed.
+    legacy: Option<Arc<SecretCipher>>,
     store: Store,
     opened: Arc<RwLock<HashMap<String, OpenedSecret>>>,
     runtime: tokio::runtime::Handle,
@@ -111,11 +116,24 @@ pub fn check_key(key: &str) -> Result<(), SecretError> {
 }
 
 impl Secrets {
-    /// Secrets sealed with a key derived from `passphrase`, or disabled without one. Must be
-    /// called inside the Tokio runtime.
-    pub fn new(store: Store, passphrase: Option<&str>) -> Result<Self, SecretError> {
-        let cipher = passphrase.map(SecretCipher::from_passphrase).transpose()?.map(Arc::new);
-        Ok(Self { cipher, store, opened: Arc::default(), runtime: tokio::runtime::Handle::current() })
+    /// Secrets sealed with the key from `secret` (`EMBER_SECRET`; see `cipher` for how it becomes
+    /// a key), or disabled without one. The passphrase salt is the deployment's, created in the
+    /// database at first use. Must be called inside the Tokio runtime.
+    pub async fn open(store: Store, secret: Option<&str>) -> Result<Self, SecretError> {
+        let runtime = tokio::runtime::Handle::current();
+        let Some(secret) = secret else {
+            return Ok(Self { cipher: None, legacy: None, store, opened: Arc::default(), runtime });
+        };
+        let mut fresh = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+        let salt = store.setting_or_insert(KDF_SALT_SETTING, &hex::encode(fresh)).await?;
+        let salt = hex::decode(salt).map_err(|_| CipherError::Damaged(KDF_SALT_SETTING.to_owned()))?;
+        let owned = Zeroizing::new(secret.to_owned());
+        let cipher = tokio::task::spawn_blocking(move || SecretCipher::from_secret(&owned, &salt))
+            .await
+            .map_err(|_| CipherError::Random)??;
+        let legacy = SecretCipher::legacy_hkdf(secret).ok().map(Arc::new);
+        Ok(Self { cipher: Some(Arc::new(cipher)), legacy, store, opened: Arc::default(), runtime })
     }
 
     /// Whether `EMBER_SECRET` is set.
@@ -129,16 +147,34 @@ impl Secrets {
         let Some(cipher) = &self.cipher else { return Ok(0) };
         let mut failed = 0;
         let mut opened = HashMap::new();
+        let mut resealed = SecretChanges::default();
         for row in self.store.sealed_secrets().await? {
-            match open(cipher, &row) {
-                Ok(value) => {
-                    opened.insert(row.key, value);
+            let legacy = self.legacy.as_ref().filter(|legacy| legacy.key_id() == row.key_id);
+            match open(legacy.unwrap_or(cipher), &row) {
+                Ok(secret) => {
+                    if legacy.is_some() {
+                        let sealed = cipher.seal(&row.key, &secret.value)?;
+                        resealed.upserts.push(SealedSecret {
+                            nonce: sealed.nonce,
+                            ciphertext: sealed.ciphertext,
+                            key_id: cipher.key_id().to_owned(),
+                            ..row.clone()
+                        });
+                    }
+                    opened.insert(row.key, secret);
                 }
                 Err(err) => {
                     failed += 1;
                     tracing::warn!(secret = %row.key, error = %err, "stored secret not usable");
                 }
             }
+        }
+        if !resealed.upserts.is_empty() {
+            self.store.change_secrets(&resealed).await?;
+            tracing::info!(
+                secrets = resealed.upserts.len(),
+                "resealed secrets from the HKDF key under the Argon2id key"
+            );
         }
         if let Ok(mut cache) = self.opened.write() {
             *cache = opened;
@@ -265,6 +301,33 @@ mod tests {
         assert!(!bound(&[]).may_go_to("api.openai.com"), "bound to nothing goes nowhere");
         let unbound = OpenedSecret { value: Arc::new(Zeroizing::new("v".to_owned())), hosts: None };
         assert!(unbound.may_go_to("anywhere.example"));
+    }
+
+    #[tokio::test]
+    async fn values_sealed_with_the_first_versions_key_are_resealed_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(None, dir.path()).await.unwrap();
+        let passphrase = "the same passphrase as before";
+        let legacy = SecretCipher::legacy_hkdf(passphrase).unwrap();
+        let sealed = legacy.seal("OLD_KEY", "old value").unwrap();
+        let row = SealedSecret {
+            key: "OLD_KEY".into(),
+            nonce: sealed.nonce,
+            ciphertext: sealed.ciphertext,
+            key_id: legacy.key_id().into(),
+            updated_ns: 0,
+            hosts: Some("[\"api.example.com\"]".into()),
+        };
+        store.change_secrets(&SecretChanges { upserts: vec![row], deletes: vec![] }).await.unwrap();
+
+        let secrets = Secrets::open(store.clone(), Some(passphrase)).await.unwrap();
+        assert_eq!(secrets.load().await.unwrap(), 0, "nothing unusable");
+        let stored = store.sealed_secret("OLD_KEY").await.unwrap().unwrap();
+        assert!(stored.key_id.starts_with("p2-"), "resealed under the Argon2id key: {}", stored.key_id);
+        assert_eq!(stored.hosts.as_deref(), Some("[\"api.example.com\"]"), "the binding is kept");
+        let reopened = Secrets::open(store, Some(passphrase)).await.unwrap();
+        assert_eq!(reopened.load().await.unwrap(), 0);
+        assert_eq!(reopened.value("OLD_KEY").unwrap().value.as_str(), "old value");
     }
 
     #[test]

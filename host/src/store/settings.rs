@@ -22,4 +22,15 @@ impl Store {
         self.execute(&sql).await?;
         Ok(())
     }
+
+    /// The stored value of a setting, storing `value` first when there is none; the first
+    /// writer wins, so replicas starting together agree.
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String> {
+        let mut sql = self.sql();
+        sql.push("INSERT INTO settings (key, value, updated_ns) VALUES ")
+            .bind_list([Param::Str(key), Param::Str(value), Param::I64(now_ns())])
+            .push(" ON CONFLICT (key) DO NOTHING");
+        self.execute(&sql).await?;
+        Ok(self.setting(key).await?.unwrap_or_else(|| value.to_owned()))
+    }
 }
