@@ -243,6 +243,12 @@ async fn sessions_rotate_and_revoke(backend: Backend) {
     let key = user_key(&ember, &admin, "mia", "MEMBER", "write").await;
     assert_eq!(call(&ember, Method::GET, "/v1/projects", Some(&key), None).await.0, 200);
     let (_, users) = call(&ember, Method::GET, "/v1/users", Some(&admin), None).await;
+    let (_, first_page) = call(&ember, Method::GET, "/v1/users?limit=1", Some(&admin), None).await;
+    assert_eq!(first_page["data"].as_array().map(Vec::len), Some(1), "{first_page}");
+    let cursor = first_page["next_cursor"].as_str().expect("a next page").to_owned();
+    let (_, second_page) =
+        call(&ember, Method::GET, &format!("/v1/users?limit=1&cursor={cursor}"), Some(&admin), None).await;
+    assert_eq!(second_page["data"][0]["username"], "mia", "{second_page}");
     let mia = users["data"].as_array().unwrap().iter().find(|u| u["username"] == "mia").expect("mia listed");
     let admin_id = users["data"].as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap()["id"].clone();
     let (status, _) =

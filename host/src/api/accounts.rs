@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::JsonBody;
+use super::page::Page;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::{Admin, Authenticated};
@@ -101,16 +102,16 @@ async fn change_password(
 }
 
 #[derive(Deserialize)]
-struct Page {
+struct PageQuery {
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
 /// `GET /v1/users`: every user by id, paginated with a cursor (base64 of the next user id).
-async fn list(State(state): State<AppState>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
     let limit = page.limit.unwrap_or(100);
-    if limit < 1 {
-        return Err(ApiError::invalid("limit must be positive"));
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit must be between 1 and 1000"));
     }
     let after = match page.cursor.as_deref() {
         Some(cursor) => {
@@ -121,11 +122,8 @@ async fn list(State(state): State<AppState>, Query(page): Query<Page>) -> ApiRes
         }
         None => 0,
     };
-    let mut users = state.store.users(after, limit.min(1000) + 1).await?;
-    let next =
-        (users.len() as i64 > limit).then(|| users.pop()).flatten().map(|user| STANDARD.encode(user.id.to_string()));
-    let data: Vec<Value> = users.iter().map(user_json).collect();
-    Ok(Json(json!({ "data": data, "next_cursor": next })))
+    let users = state.store.users(after, limit + 1).await?;
+    Ok(Page::split(users, limit).json(user_json, |next| STANDARD.encode(next.id.to_string())))
 }
 
 #[derive(Deserialize)]

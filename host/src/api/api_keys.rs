@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::accounts::auth_error;
 use super::json_body::JsonBody;
+use super::page::Page;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::{Admin, Authenticated};
@@ -172,13 +173,13 @@ async fn delete_own(
 }
 
 #[derive(Deserialize)]
-struct Page {
+struct PageQuery {
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
 /// `GET /v1/users/api_keys`: every user's keys with their owners, paginated.
-async fn list_all_users(State(state): State<AppState>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
+async fn list_all_users(State(state): State<AppState>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit must be between 1 and 1000"));
@@ -187,19 +188,15 @@ async fn list_all_users(State(state): State<AppState>, Query(page): Query<Page>)
         Some(cursor) => parse_global_id("UserApiKey", cursor).ok_or_else(|| ApiError::invalid("invalid cursor"))? - 1,
         None => 0,
     };
-    let mut keys = state.store.api_keys(KeyKind::User.as_str(), None, after, limit + 1).await?;
-    let next = (keys.len() as i64 > limit).then(|| keys.pop()).flatten().map(|key| global_id("UserApiKey", key.id));
-    let data: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            let mut value = key_json(KeyKind::User, key);
-            value["user"] = json!({
-                "id": key.user_id.map(|id| global_id("User", id)),
-                "username": key.username,
-                "email": key.email,
-            });
-            value
-        })
-        .collect();
-    Ok(Json(json!({ "data": data, "next_cursor": next })))
+    let keys = state.store.api_keys(KeyKind::User.as_str(), None, after, limit + 1).await?;
+    let view = |key: &ApiKeyRow| {
+        let mut value = key_json(KeyKind::User, key);
+        value["user"] = json!({
+            "id": key.user_id.map(|id| global_id("User", id)),
+            "username": key.username,
+            "email": key.email,
+        });
+        value
+    };
+    Ok(Page::split(keys, limit).json(view, |next| global_id("UserApiKey", next.id)))
 }
