@@ -118,6 +118,51 @@ async fn official_clients_with_api_keys(backend: Backend) {
 
 on_both_backends!(official_clients_with_api_keys);
 
+/// `ember dataset` / `ember experiment` send `EMBER_API_KEY` (or Phoenix's `PHOENIX_API_KEY`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cli_sends_an_api_key() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = start_with_auth(&db, &[]).await;
+    let admin = admin_key(&ember).await;
+    let key = create_key(&ember, &admin, "/v1/system/api_keys", "read").await;
+    let list = |env: &[(&str, &str)]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ember"));
+        command
+            .args(["dataset", "list", "--json", "--server", &ember.url("")])
+            .env_remove("EMBER_API_KEY")
+            .env_remove("PHOENIX_API_KEY")
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output()
+    };
+    for variable in ["EMBER_API_KEY", "PHOENIX_API_KEY"] {
+        let output = list(&[(variable, key.as_str())]).await.expect("run ember");
+        assert!(output.status.success(), "{variable}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let output = list(&[]).await.expect("run ember");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("401"), "{stderr}");
+    db.cleanup().await;
+}
+
+/// `EMBER_PROTECT_METRICS` puts `/metrics` behind the `read` permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_can_be_protected() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let ember = start_with_auth(&db, &[("EMBER_PROTECT_METRICS", "true")]).await;
+    let admin = admin_key(&ember).await;
+    let reader = create_key(&ember, &admin, "/v1/system/api_keys", "read").await;
+    assert_eq!(call(&ember, Method::GET, "/metrics", None, None).await.0, 401);
+    let response = ember.client.get(ember.url("/metrics")).bearer_auth(&reader).send().await.expect("metrics");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.text().await.unwrap_or_default().contains("ember_"), "Prometheus text");
+    assert_eq!(call(&ember, Method::GET, "/healthz", None, None).await.0, 200, "health stays open");
+    db.cleanup().await;
+}
+
 /// Every credential a session handles, then a search of the database files and the debug log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_credential_is_stored_or_logged_in_clear() {

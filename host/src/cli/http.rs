@@ -14,6 +14,9 @@ pub struct ServerArgs {
     /// Base URL of the Ember server.
     #[arg(long, global = true, env = "EMBER_SERVER_URL", default_value = "http://127.0.0.1:6006")]
     pub server: String,
+    /// API key for a server with authentication on [default: `PHOENIX_API_KEY` when set].
+    #[arg(long, global = true, env = "EMBER_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// A failed request: the status and the server's own message (its `detail`, `error` or `message`
@@ -109,7 +112,16 @@ pub struct Client {
 impl Client {
     /// A client for the server at `args.server`.
     pub fn new(args: &ServerArgs) -> Result<Self> {
+        let key = args.api_key.clone().or_else(|| std::env::var("PHOENIX_API_KEY").ok()).filter(|key| !key.is_empty());
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(key) = key {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+                .context("the API key is not a valid header value")?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
             .build()
