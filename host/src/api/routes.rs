@@ -104,12 +104,11 @@ impl Routes {
             })
             .collect();
         declared.sort_by(|a, b| (a.path, &a.method).cmp(&(b.path, &b.method)));
-        let table = RouteTable {
-            permissions: Arc::new(
-                self.table.into_iter().map(|(method, path, permission)| ((method, path), permission)).collect(),
-            ),
-            declared: Arc::new(declared),
-        };
+        let mut permissions: HashMap<&'static str, Vec<(Method, Permission)>> = HashMap::new();
+        for (method, path, permission) in self.table {
+            permissions.entry(path).or_default().push((method, permission));
+        }
+        let table = RouteTable { permissions: Arc::new(permissions), declared: Arc::new(declared) };
         let mut router = Router::new();
         for (path, route) in self.paths {
             router = router.route(path, route);
@@ -122,7 +121,7 @@ impl Routes {
 /// Every route's permission, looked up by the guard and listed by `GET /v1/system/routes`.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
-    permissions: Arc<HashMap<(Method, &'static str), Permission>>,
+    permissions: Arc<HashMap<&'static str, Vec<(Method, Permission)>>>,
     declared: Arc<Vec<Declared>>,
 }
 
@@ -133,11 +132,11 @@ impl RouteTable {
     }
 
     fn permission(&self, method: &Method, path: &str) -> Option<Permission> {
-        self.permissions.iter().find(|((m, p), _)| m == method && *p == path).map(|(_, permission)| *permission)
+        self.permissions.get(path)?.iter().find(|(declared, _)| declared == method).map(|(_, permission)| *permission)
     }
 
     fn methods_of(&self, path: &str) -> Vec<&Method> {
-        self.permissions.keys().filter(|(_, p)| *p == path).map(|(method, _)| method).collect()
+        self.permissions.get(path).map(|methods| methods.iter().map(|(method, _)| method).collect()).unwrap_or_default()
     }
 }
 
