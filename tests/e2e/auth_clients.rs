@@ -21,7 +21,7 @@ use crate::on_both_backends;
 use crate::phoenix_client::{python, repo};
 
 /// Polls a project's spans with `key` until there are `count`, or fails after 20 s.
-async fn wait_for_spans(ember: &Ember, key: &str, project: &str, count: usize) {
+pub async fn wait_for_spans(ember: &Ember, key: &str, project: &str, count: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (status, body) = call(ember, Method::GET, &format!("/v1/projects/{project}/spans"), Some(key), None).await;

@@ -10,6 +10,7 @@ mod amplification;
 mod annotations;
 mod auth;
 mod auth_clients;
+mod auth_projects;
 mod backpressure;
 mod bad_input;
 mod cli;

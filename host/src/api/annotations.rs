@@ -9,7 +9,7 @@ use crate::api::routes::Routes;
 use crate::auth::Permission::{Read, Write};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -19,6 +19,7 @@ use super::page::Page;
 use super::params::Params;
 use super::projects::ProjectRequest;
 use super::AppState;
+use crate::auth::{Permission, Principal, ProjectDenied};
 use crate::ids::{global_id, parse_global_id};
 use crate::store::{AnnotationDelete, AnnotationQuery, AnnotationRow, AnnotationTarget, NewAnnotation};
 use crate::time::iso_time;
@@ -129,20 +130,42 @@ pub fn check_annotator_kind(kind: &str) -> ApiResult<()> {
     }
 }
 
-/// Resolves target ids to row ids; any unknown id is a 404 naming every unknown one.
-async fn resolve_targets(state: &AppState, kind: &Kind, ids: &[String]) -> ApiResult<Vec<i64>> {
+/// Resolves target ids to row ids; any unknown id (or one of a project the caller does not
+/// see) is a 404 naming every such id, and one of a project where the caller may not write a 403.
+async fn resolve_targets(state: &AppState, principal: &Principal, kind: &Kind, ids: &[String]) -> ApiResult<Vec<i64>> {
     let mut distinct: Vec<String> = ids.to_vec();
     distinct.sort();
     distinct.dedup();
-    let found = state.store.annotation_target_rowids(kind.target, &distinct).await?;
+    let mut found = state.store.annotation_target_rowids(kind.target, &distinct).await?;
+    let mut read_only = false;
+    found.retain(|_, (_, project_id)| match principal.check_project(*project_id, Permission::Write) {
+        Ok(()) => true,
+        Err(ProjectDenied::Hidden) => false,
+        Err(ProjectDenied::Lacks(_)) => {
+            read_only = true;
+            true
+        }
+    });
     let missing: Vec<&str> = distinct.iter().filter(|id| !found.contains_key(*id)).map(String::as_str).collect();
     if !missing.is_empty() {
         return Err(ApiError::not_found(format!("{} with IDs {} do not exist.", kind.plural, missing.join(", "))));
     }
-    Ok(ids.iter().filter_map(|id| found.get(id).copied()).collect())
+    if read_only {
+        return Err(ApiError::forbidden(format!(
+            "your role on the project of some of these {} does not allow writing annotations",
+            kind.plural.to_lowercase()
+        )));
+    }
+    Ok(ids.iter().filter_map(|id| found.get(id).map(|(rowid, _)| *rowid)).collect())
 }
 
-async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: AnnotateBody) -> ApiResult<Json<Value>> {
+async fn annotate(
+    state: AppState,
+    principal: Principal,
+    kind: &Kind,
+    query: Option<String>,
+    body: AnnotateBody,
+) -> ApiResult<Json<Value>> {
     let sync = Params::parse(query.as_deref()).flag("sync")?;
     if body.data.len() > MAX_BATCH {
         return Err(ApiError::invalid(format!("at most {MAX_BATCH} annotations per request")));
@@ -158,7 +181,7 @@ async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: Ann
             _ => return Err(ApiError::invalid(format!("data[{i}].{} is required", kind.id_field))),
         }
     }
-    let rowids = resolve_targets(&state, kind, &ids).await?;
+    let rowids = resolve_targets(&state, &principal, kind, &ids).await?;
     let annotations: Vec<NewAnnotation> = body
         .data
         .into_iter()
@@ -189,26 +212,29 @@ async fn annotate(state: AppState, kind: &Kind, query: Option<String>, body: Ann
 
 async fn annotate_spans(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     RawQuery(q): RawQuery,
     JsonBody(body): JsonBody<AnnotateBody>,
 ) -> ApiResult<Json<Value>> {
-    annotate(state, &SPAN, q, body).await
+    annotate(state, principal, &SPAN, q, body).await
 }
 
 async fn annotate_traces(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     RawQuery(q): RawQuery,
     JsonBody(body): JsonBody<AnnotateBody>,
 ) -> ApiResult<Json<Value>> {
-    annotate(state, &TRACE, q, body).await
+    annotate(state, principal, &TRACE, q, body).await
 }
 
 async fn annotate_sessions(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     RawQuery(q): RawQuery,
     JsonBody(body): JsonBody<AnnotateBody>,
 ) -> ApiResult<Json<Value>> {
-    annotate(state, &SESSION, q, body).await
+    annotate(state, principal, &SESSION, q, body).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,7 +253,12 @@ fn uuid_v4() -> String {
 
 /// A note is an annotation named `note` by a HUMAN, its text the explanation; without an
 /// identifier each note gets a unique one, so notes accumulate.
-async fn note(state: AppState, kind: &Kind, NoteBody { data }: NoteBody) -> ApiResult<Json<Value>> {
+async fn note(
+    state: AppState,
+    principal: Principal,
+    kind: &Kind,
+    NoteBody { data }: NoteBody,
+) -> ApiResult<Json<Value>> {
     let text_field = |key: &str| match data.get(key) {
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
         None | Some(Value::Null) => Ok(None),
@@ -240,7 +271,7 @@ async fn note(state: AppState, kind: &Kind, NoteBody { data }: NoteBody) -> ApiR
     let identifier = text_field("identifier")?
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("{}:{}", kind.note_prefix, uuid_v4()));
-    let rowids = resolve_targets(&state, kind, &[kind.normalize(&id)]).await?;
+    let rowids = resolve_targets(&state, &principal, kind, &[kind.normalize(&id)]).await?;
     let annotation = NewAnnotation {
         target_rowid: rowids.first().copied().ok_or_else(|| ApiError::not_found(format!("{id} not found")))?,
         name: "note".to_owned(),
@@ -258,16 +289,28 @@ async fn note(state: AppState, kind: &Kind, NoteBody { data }: NoteBody) -> ApiR
     Ok(Json(json!({ "data": { "id": global_id(kind.node, id) } })))
 }
 
-async fn span_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
-    note(state, &SPAN, body).await
+async fn span_note(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> ApiResult<Json<Value>> {
+    note(state, principal, &SPAN, body).await
 }
 
-async fn trace_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
-    note(state, &TRACE, body).await
+async fn trace_note(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> ApiResult<Json<Value>> {
+    note(state, principal, &TRACE, body).await
 }
 
-async fn session_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody>) -> ApiResult<Json<Value>> {
-    note(state, &SESSION, body).await
+async fn session_note(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> ApiResult<Json<Value>> {
+    note(state, principal, &SESSION, body).await
 }
 
 /// An annotation as Phoenix's REST API writes it.

@@ -2,11 +2,12 @@
 //! by side, and per-evaluation aggregates over all runs. Ember's addition.
 
 use crate::api::routes::Routes;
-use crate::auth::Permission::Read;
+use crate::auth::Permission::{self, Read};
+use crate::auth::Principal;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{RawQuery, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use crate::ids::{global_id, parse_global_id};
@@ -26,7 +27,11 @@ const MAX_EXPERIMENTS: usize = 20;
 /// `GET /v1/compare?experiment_id=A&experiment_id=B[&limit=&cursor=]`: one or more experiments
 /// of the same dataset. Examples are those of the newest dataset version among the experiments,
 /// paged by `cursor` (an example id); aggregates always cover every run.
-async fn compare(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+async fn compare(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let mut ids = Vec::new();
     let (mut limit, mut after) = (DEFAULT_LIMIT, 0);
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -55,6 +60,13 @@ async fn compare(State(state): State<AppState>, RawQuery(query): RawQuery) -> Ap
     }
     ids.sort_unstable();
     ids.dedup();
+    if principal.projects.is_limited() {
+        for id in &ids {
+            if let Some(project_id) = state.store.experiment_project(*id).await? {
+                super::project_scope::deny(&principal, project_id, Permission::Read, "experiment")?;
+            }
+        }
+    }
     if ids.is_empty() {
         return Err(ApiError::invalid("give at least one experiment_id"));
     }

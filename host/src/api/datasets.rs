@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::dataset_upload::read_upload;
@@ -16,6 +16,7 @@ use super::error::{ApiError, ApiResult};
 use super::page::Page;
 use super::params::Params;
 use super::AppState;
+use crate::auth::{Permission, Principal};
 use crate::ids::{global_id, parse_global_id};
 use crate::store::{DatasetRow, DatasetVersionRow, ExampleRow, Store, UploadOutcome};
 use crate::time::iso_time;
@@ -117,11 +118,16 @@ pub(crate) async fn resolve_version(
 }
 
 /// `GET /v1/datasets`: newest first, cursor-paginated, optionally the one with `name`.
-pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Dataset", raw))?;
-    let rows = state.store.list_datasets(cursor, limit + 1, params.get("name")).await?;
+    let hidden = principal.projects.hidden();
+    let rows = state.store.list_datasets(cursor, limit + 1, params.get("name"), hidden).await?;
     Ok(Page::split(rows, limit).json(view, |r| global_id("Dataset", r.id)))
 }
 
@@ -178,11 +184,20 @@ pub async fn examples(
 }
 
 /// `POST /v1/datasets/upload[?sync=true]`: JSON or multipart; always synchronous.
-pub async fn upload(State(state): State<AppState>, request: Request) -> ApiResult<Json<Value>> {
+/// Appending to or updating a dataset built from a project's spans needs `write` there, and
+/// one of a project the caller does not see is not found.
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> ApiResult<Json<Value>> {
     let upload = read_upload(&state, request).await?;
+    if let Some(project_id) = state.store.dataset_by_name(&upload.name).await?.and_then(|d| d.project_id) {
+        super::project_scope::deny(&principal, project_id, Permission::Write, "dataset")?;
+    }
     let outcome = state
         .store
-        .upload_examples(upload.action, &upload.name, upload.description.as_deref(), &upload.examples)
+        .upload_examples(upload.action, &upload.name, upload.description.as_deref(), &upload.examples, None)
         .await?;
     Ok(Json(outcome_view(&outcome)))
 }

@@ -2,12 +2,13 @@
 //! evaluations, and what is still to do (incomplete runs and evaluations), in Phoenix's shapes.
 
 use crate::api::routes::Routes;
-use crate::auth::Permission::{Read, Write};
+use crate::auth::Permission::{self, Read, Write};
+use crate::auth::Principal;
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -134,6 +135,10 @@ pub async fn create(
         metadata: &metadata,
         project_name: Some(&project_name),
     };
+    if let Some(source) = dataset.project_id {
+        let project = state.store.create_project(&project_name, Some("traces of an experiment")).await?;
+        state.store.copy_project_members(source, project.id).await?;
+    }
     let row = state.store.create_experiment(&new).await?;
     Ok(Json(json!({ "data": view(&row)? })))
 }
@@ -372,6 +377,7 @@ pub struct UpsertEvaluation {
 /// `POST /v1/experiment_evaluations`: inserts or replaces the run's evaluation of that name.
 pub async fn upsert_evaluation(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<UpsertEvaluation>,
 ) -> ApiResult<Json<Value>> {
     if !matches!(body.annotator_kind.as_str(), "LLM" | "CODE" | "HUMAN") {
@@ -385,8 +391,11 @@ pub async fn upsert_evaluation(
     }
     let run_id = parse_global_id("ExperimentRun", &body.experiment_run_id)
         .ok_or_else(|| ApiError::invalid(format!("Invalid experiment run ID: {}", body.experiment_run_id)))?;
-    if state.store.run_by_id(run_id).await?.is_none() {
+    let Some(run) = state.store.run_by_id(run_id).await? else {
         return Err(ApiError::not_found(format!("Experiment run {} not found", body.experiment_run_id)));
+    };
+    if let Some(project_id) = state.store.experiment_project(run.experiment_id).await? {
+        super::project_scope::deny(&principal, project_id, Permission::Write, "experiment run")?;
     }
     let result = body.result.unwrap_or_default();
     let eval = NewEvaluation {

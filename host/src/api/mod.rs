@@ -22,6 +22,8 @@ mod page;
 mod params;
 mod playground;
 mod plugins;
+mod project_members;
+mod project_scope;
 mod projects;
 mod prompt_tasks;
 mod prompts;
@@ -97,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_keys::routes())
         .merge(login::routes())
         .merge(audit::routes())
+        .merge(project_members::routes())
         .merge(crate::api::graphql::routes(&state))
         .get("/arize_phoenix_version", Open, system::version)
         .get("/healthz", Open, system::healthz)

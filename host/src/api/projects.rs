@@ -3,7 +3,7 @@
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -12,6 +12,7 @@ use super::json_body::JsonBody;
 use super::page::Page;
 use super::params::Params;
 use super::AppState;
+use crate::auth::Principal;
 use crate::ids::{global_id, parse_global_id};
 use crate::ingest::DEFAULT_PROJECT;
 use crate::store::{ProjectRow, Store};
@@ -54,12 +55,17 @@ pub async fn resolve(store: &Store, identifier: &str) -> ApiResult<ProjectRow> {
 }
 
 /// `GET /v1/projects`: newest first, cursor-paginated.
-pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let params = Params::parse(query.as_deref());
     // Phoenix sets no maximum; an unbounded page is an easy way to exhaust memory.
     let limit = params.limit(1000)?;
     let cursor = params.cursor(|raw| parse_global_id("Project", raw))?;
-    let rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains")).await?;
+    let hidden = principal.projects.hidden();
+    let rows = state.store.list_projects(cursor, limit + 1, params.get("name_contains"), hidden).await?;
     Ok(Page::split(rows, limit).json(view, |r| global_id("Project", r.id)))
 }
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -201,6 +201,16 @@ async fn guard(State(gate): State<Gate>, mut request: Request, next: Next) -> Re
         ))
         .into_response();
     }
+    let (mut parts, body) = request.into_parts();
+    if principal.projects.is_limited() {
+        if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
+            let store = gate.auth.store();
+            if let Err(err) = super::project_scope::check(store, &principal, &path, &params, permission).await {
+                return err.into_response();
+            }
+        }
+    }
+    let mut request = Request::from_parts(parts, body);
     request.extensions_mut().insert(principal);
     next.run(request).await
 }

@@ -12,6 +12,7 @@ mod bootstrap;
 mod keys;
 pub mod password;
 mod principal;
+mod projects;
 mod sessions;
 mod throttle;
 mod token;
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 pub use bootstrap::{Bootstrap, INITIAL_PASSWORD_ENV, PHOENIX_INITIAL_PASSWORD_ENV};
 pub use keys::{KeyKind, KeyRequest};
 pub use password::PasswordError;
-pub use principal::{Account, Credential, KeyScope, Permission, Principal, Role};
+pub use principal::{Account, Credential, KeyScope, Permission, Principal, ProjectDenied, Role};
+pub use projects::ProjectAccess;
 pub use sessions::IssuedSession;
 pub use token::{generate, TokenKind};
 
@@ -145,7 +147,11 @@ impl Auth {
         }
         let row = self.inner.store.credential(&hash).await?.ok_or(AuthError::Invalid)?;
         let expires_ns = row.expires_ns;
-        let principal = principal_of(row).ok_or(AuthError::Invalid)?;
+        let mut principal = principal_of(row).ok_or(AuthError::Invalid)?;
+        if let Some(account) = principal.account.as_ref().filter(|_| principal.role != Role::Admin) {
+            let members = self.inner.store.all_project_members().await?;
+            principal.projects = ProjectAccess::for_user(account.id, principal.role, &members);
+        }
         let now = now_ns();
         if expires_ns.is_some_and(|expires| expires <= now) {
             return Err(AuthError::Invalid);
@@ -242,18 +248,21 @@ fn principal_of(row: CredentialRow) -> Option<Principal> {
             role: Role::Admin,
             scope: Some(scope?),
             credential: Credential::SystemKey { key_id: row.id },
+            projects: ProjectAccess::All,
         }),
         "user" => Some(Principal {
             account: Some(account?),
             role: user_role?,
             scope: Some(scope?),
             credential: Credential::UserKey { key_id: row.id },
+            projects: ProjectAccess::All,
         }),
         "session" => Some(Principal {
             account: Some(account?),
             role: user_role?,
             scope: None,
             credential: Credential::Session { session_id: row.id },
+            projects: ProjectAccess::All,
         }),
         _ => None,
     }

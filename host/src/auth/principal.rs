@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::projects::ProjectAccess;
+
 /// A user's role, as Phoenix names them. Ordered: each role can do what the ones below it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -152,18 +154,51 @@ pub struct Principal {
     /// The key's scope when the request came with an API key.
     pub scope: Option<KeyScope>,
     pub credential: Credential,
+    /// The projects it sees, and where its role is narrower than `role`.
+    pub projects: ProjectAccess,
+}
+
+/// Why a caller may not act on one project's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectDenied {
+    /// The project is invisible to the caller: answer as if it did not exist.
+    Hidden,
+    /// The caller sees the project but its role there lacks the permission.
+    Lacks(Permission),
 }
 
 impl Principal {
     /// The caller when authentication is off.
     pub fn unauthenticated() -> Self {
-        Self { account: None, role: Role::Admin, scope: None, credential: Credential::Unauthenticated }
+        Self {
+            account: None,
+            role: Role::Admin,
+            scope: None,
+            credential: Credential::Unauthenticated,
+            projects: ProjectAccess::All,
+        }
     }
 
     /// Whether this caller may use a route that needs `permission`: its role and, for keys, the
     /// key's scope must both allow it.
     pub fn allows(&self, permission: Permission) -> bool {
         self.role.permits(permission) && self.scope.is_none_or(|scope| scope.permits(permission))
+    }
+
+    /// Whether this caller may do what `permission` allows with the data of `project_id`: the
+    /// project must be visible to it, and its role there (and its key's scope) must allow it.
+    pub fn check_project(&self, project_id: i64, permission: Permission) -> Result<(), ProjectDenied> {
+        let role = self.projects.role_in(project_id, self.role).ok_or(ProjectDenied::Hidden)?;
+        if role.permits(permission) && self.scope.is_none_or(|scope| scope.permits(permission)) {
+            Ok(())
+        } else {
+            Err(ProjectDenied::Lacks(permission))
+        }
+    }
+
+    /// Whether this caller sees `project_id` at all.
+    pub fn sees(&self, project_id: i64) -> bool {
+        self.projects.sees(project_id)
     }
 
     /// How the audit log names this caller: `user:alice`, `system-key:3`, `anonymous`.
@@ -181,7 +216,13 @@ mod tests {
     use super::*;
 
     fn with(role: Role, scope: Option<KeyScope>) -> Principal {
-        Principal { account: None, role, scope, credential: Credential::SystemKey { key_id: 1 } }
+        Principal {
+            account: None,
+            role,
+            scope,
+            credential: Credential::SystemKey { key_id: 1 },
+            projects: ProjectAccess::All,
+        }
     }
 
     #[test]

@@ -154,23 +154,23 @@ fn metadata_column(dialect: Dialect) -> &'static str {
 }
 
 impl Store {
-    /// Row ids of the targets named by `ids` (external ids), keyed by external id; ids that
-    /// name nothing are absent from the map.
+    /// Row ids of the targets named by `ids` (external ids), with the project each belongs to,
+    /// keyed by external id; ids that name nothing are absent from the map.
     pub async fn annotation_target_rowids(
         &self,
         target: AnnotationTarget,
         ids: &[String],
-    ) -> Result<HashMap<String, i64>> {
+    ) -> Result<HashMap<String, (i64, i64)>> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let mut sql = self.sql();
-            sql.push("SELECT p.").push(target.parent_key()).push(" AS target_id, p.id FROM ");
+            sql.push("SELECT p.").push(target.parent_key()).push(" AS target_id, p.id, p.project_id FROM ");
             sql.push(target.parent_table()).push(" p WHERE ");
             if !target.push_id_filter(&mut sql, chunk) {
                 continue;
             }
-            let rows: Vec<(String, i64)> = self.fetch_all(&sql).await?;
-            found.extend(rows);
+            let rows: Vec<(String, i64, i64)> = self.fetch_all(&sql).await?;
+            found.extend(rows.into_iter().map(|(id, rowid, project_id)| (id, (rowid, project_id))));
         }
         Ok(found)
     }

@@ -119,18 +119,20 @@ impl Store {
         Ok(())
     }
 
-    /// Writes `examples` to the dataset named `name` as `action` says, in one transaction.
+    /// Writes `examples` to the dataset named `name` as `action` says, in one transaction. A new
+    /// dataset records `project_id`, the project its examples' spans came from.
     pub async fn upload_examples(
         &self,
         action: UploadAction,
         name: &str,
         description: Option<&str>,
         examples: &[NewExample],
+        project_id: Option<i64>,
     ) -> Result<UploadOutcome> {
         let now = now_ns();
         let mut tx = self.begin().await?;
         let mut sql = tx.sql();
-        sql.push("INSERT INTO datasets (name, description, metadata, created_ns, updated_ns) VALUES (")
+        sql.push("INSERT INTO datasets (name, description, metadata, created_ns, updated_ns, project_id) VALUES (")
             .bind(Param::Str(name))
             .push(", ")
             .bind(Param::OptStr(description))
@@ -140,6 +142,8 @@ impl Store {
             .bind(Param::I64(now))
             .push(", ")
             .bind(Param::I64(now))
+            .push(", ")
+            .bind(Param::OptI64(project_id))
             .push(") ON CONFLICT (name) DO NOTHING RETURNING id");
         let inserted: Option<(i64,)> = tx.fetch_optional(&sql).await?;
         let (dataset_id, existed) = match inserted {
@@ -171,8 +175,14 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Adds `examples` to an existing dataset as a new version, in one transaction.
-    pub async fn append_examples(&self, dataset_id: i64, examples: &[NewExample]) -> Result<UploadOutcome> {
+    /// Adds `examples` to an existing dataset as a new version, in one transaction; a dataset
+    /// that names no project yet records `project_id`.
+    pub async fn append_examples(
+        &self,
+        dataset_id: i64,
+        examples: &[NewExample],
+        project_id: Option<i64>,
+    ) -> Result<UploadOutcome> {
         let now = now_ns();
         let mut tx = self.begin().await?;
         let version_id = insert_version(&mut tx, dataset_id, now).await?;
@@ -180,7 +190,9 @@ impl Store {
         let mut sql = tx.sql();
         sql.push("UPDATE datasets SET updated_ns = ")
             .bind(Param::I64(now))
-            .push(" WHERE id = ")
+            .push(", project_id = COALESCE(project_id, ")
+            .bind(Param::OptI64(project_id))
+            .push(") WHERE id = ")
             .bind(Param::I64(dataset_id));
         tx.execute(&sql).await?;
         tx.commit().await?;

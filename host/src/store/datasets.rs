@@ -14,6 +14,8 @@ pub struct DatasetRow {
     pub created_ns: i64,
     pub updated_ns: i64,
     pub example_count: i64,
+    /// The project whose spans it was built from; `None` for uploaded datasets.
+    pub project_id: Option<i64>,
 }
 
 /// One version of a dataset.
@@ -40,7 +42,7 @@ fn dataset_select(dialect: Dialect) -> String {
         "SELECT d.id, d.name, d.description, {}, d.created_ns, d.updated_ns, \
          (SELECT COUNT(*) FROM dataset_examples e WHERE e.dataset_id = d.id AND \
            (SELECT r.kind FROM dataset_example_revisions r WHERE r.example_id = e.id \
-            ORDER BY r.version_id DESC LIMIT 1) <> 'DELETE') AS example_count \
+            ORDER BY r.version_id DESC LIMIT 1) <> 'DELETE') AS example_count, d.project_id \
          FROM datasets d",
         json_text(dialect, "d.metadata", "metadata")
     )
@@ -54,14 +56,22 @@ fn version_select(dialect: Dialect) -> String {
 }
 
 impl Store {
-    /// Datasets newest first, from `from_id` (inclusive), optionally only the one named `name`.
-    pub async fn list_datasets(&self, from_id: Option<i64>, limit: i64, name: Option<&str>) -> Result<Vec<DatasetRow>> {
+    /// Datasets newest first, from `from_id` (inclusive), optionally only the one named `name`,
+    /// leaving out those built from the `hidden` projects' spans.
+    pub async fn list_datasets(
+        &self,
+        from_id: Option<i64>,
+        limit: i64,
+        name: Option<&str>,
+        hidden: &[i64],
+    ) -> Result<Vec<DatasetRow>> {
         let select = dataset_select(self.dialect());
         let mut sql = self.sql();
         sql.push(&select).push(" WHERE d.id <= ").bind(Param::I64(from_id.unwrap_or(i64::MAX)));
         if let Some(name) = name {
             sql.push(" AND d.name = ").bind(Param::Str(name));
         }
+        sql.exclude_ids("d.project_id", hidden);
         sql.push(" ORDER BY d.id DESC LIMIT ").bind(Param::I64(limit));
         self.fetch_all(&sql).await
     }
@@ -80,6 +90,15 @@ impl Store {
         let mut sql = self.sql();
         sql.push(&select).push(" WHERE d.name = ").bind(Param::Str(name));
         self.fetch_optional(&sql).await
+    }
+
+    /// The project dataset `id` was built from, through an experiment's id.
+    pub async fn experiment_project(&self, experiment_id: i64) -> Result<Option<i64>> {
+        let mut sql = self.sql();
+        sql.push("SELECT d.project_id FROM experiments e JOIN datasets d ON d.id = e.dataset_id WHERE e.id = ");
+        sql.bind(Param::I64(experiment_id));
+        let row: Option<(Option<i64>,)> = self.fetch_optional(&sql).await?;
+        Ok(row.and_then(|(project_id,)| project_id))
     }
 
     /// Deletes a dataset with its versions, examples and experiments; false when it did not exist.

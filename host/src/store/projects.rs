@@ -17,12 +17,14 @@ pub struct ProjectRow {
 const PROJECT_COLUMNS: &str = "SELECT id, name, description, created_ns, updated_ns FROM projects";
 
 impl Store {
-    /// Projects newest first, from `from_id` (inclusive), optionally filtered by a case-insensitive substring.
+    /// Projects newest first, from `from_id` (inclusive), optionally filtered by a case-insensitive
+    /// substring, leaving out the `hidden` ones.
     pub async fn list_projects(
         &self,
         from_id: Option<i64>,
         limit: i64,
         name_contains: Option<&str>,
+        hidden: &[i64],
     ) -> Result<Vec<ProjectRow>> {
         let pattern = name_contains.map(|s| {
             let escaped = s.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -33,6 +35,7 @@ impl Store {
         if let Some(pattern) = pattern {
             sql.push(" AND LOWER(name) LIKE ").bind(Param::Owned(pattern)).push(" ESCAPE '\\'");
         }
+        sql.exclude_ids("id", hidden);
         sql.push(" ORDER BY id DESC LIMIT ").bind(Param::I64(limit));
         self.fetch_all(&sql).await
     }

@@ -79,6 +79,17 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// Appends ` AND (column IS NULL OR column NOT IN (…))` for the project ids a caller must
+    /// not see; nothing when `hidden` is empty (the common case costs nothing).
+    pub fn exclude_ids(&mut self, column: &str, hidden: &[i64]) -> &mut Self {
+        if !hidden.is_empty() {
+            self.text.push_str(&format!(" AND ({column} IS NULL OR {column} NOT IN "));
+            self.bind_list(hidden.iter().map(|id| Param::I64(*id)));
+            self.text.push(')');
+        }
+        self
+    }
+
     /// The dialect placeholders are rendered for.
     pub fn dialect(&self) -> Dialect {
         self.dialect

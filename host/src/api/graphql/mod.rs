@@ -14,11 +14,12 @@ use std::fmt::Display;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, Object, Schema, SimpleObject, Subscription, ID};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::Method;
 use axum::response::{Html, IntoResponse};
-use axum::routing::{get, get_service, post};
+use axum::routing::{get, post};
 use axum::Extension;
 use futures::Stream;
 
@@ -70,7 +71,22 @@ pub fn routes(state: &AppState) -> Routes {
     Routes::new()
         .on(Method::GET, "/graphql", Permission::Read, get(graphiql).with_state(shared.clone()))
         .on(Method::POST, "/graphql", Permission::Read, post(execute).with_state(shared))
-        .on(Method::GET, "/graphql/ws", Permission::Read, get_service(GraphQLSubscription::new(schema)))
+        .on(Method::GET, "/graphql/ws", Permission::Read, get(subscribe).with_state(schema))
+}
+
+/// Upgrades `/graphql/ws` to a subscription connection that acts as the caller, so that live
+/// notices follow the same per-project rules as queries.
+async fn subscribe(
+    State(schema): State<EmberSchema>,
+    Extension(principal): Extension<Principal>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> impl IntoResponse {
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
+        let mut data = async_graphql::Data::default();
+        data.insert(principal);
+        GraphQLWebSocket::new(stream, schema, protocol).with_data(data).serve()
+    })
 }
 
 async fn execute(
@@ -115,6 +131,16 @@ fn require(ctx: &Context<'_>, permission: Permission) -> async_graphql::Result<(
     }
 }
 
+/// The caller; every request and subscription is executed with one (see `execute`, `subscribe`).
+fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    ctx.data_opt::<Principal>().ok_or_else(|| async_graphql::Error::new("forbidden: no caller"))
+}
+
+/// Whether the caller sees `project_id`: resolvers answer `null` for what it does not.
+fn sees(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result<bool> {
+    Ok(caller(ctx)?.sees(project_id))
+}
+
 fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     // The schema is always built with the state (see `schema`).
     ctx.data_unchecked::<AppState>()
@@ -135,29 +161,31 @@ impl QueryRoot {
     /// Every project, by name.
     #[graphql(complexity = "NOMINAL_LIST * child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<projects::Project>> {
-        projects::all(state(ctx)).await
+        projects::all(state(ctx), caller(ctx)?.projects.hidden()).await
     }
 
     /// A project by global id or name.
     async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<projects::Project>> {
-        projects::one(state(ctx), &id).await
+        let project = projects::one(state(ctx), &id).await?;
+        Ok(project.filter(|project| caller(ctx).is_ok_and(|c| c.sees(project.0.id))))
     }
 
     /// A trace by its OpenTelemetry id, with every span in light form.
     async fn trace(&self, ctx: &Context<'_>, trace_id: String) -> async_graphql::Result<Option<traces::Trace>> {
-        traces::one(state(ctx), &trace_id).await
+        let trace = traces::one(state(ctx), &trace_id).await?;
+        Ok(trace.filter(|trace| caller(ctx).is_ok_and(|c| c.sees(trace.owner_project()))))
     }
 
     /// A span by its OpenTelemetry id, with attributes and events.
     async fn span(&self, ctx: &Context<'_>, span_id: String) -> async_graphql::Result<Option<spans::Span>> {
         let row = state(ctx).store.find_span(None, &span_id).await.map_err(internal)?;
-        Ok(row.map(spans::Span))
+        Ok(row.filter(|row| caller(ctx).is_ok_and(|c| c.sees(row.project_id))).map(spans::Span))
     }
 
     /// A session by its id.
     async fn session(&self, ctx: &Context<'_>, session_id: String) -> async_graphql::Result<Option<traces::Session>> {
         let row = state(ctx).store.find_session(None, &session_id).await.map_err(internal)?;
-        Ok(row.map(traces::Session))
+        Ok(row.filter(|row| caller(ctx).is_ok_and(|c| c.sees(row.project_id))).map(traces::Session))
     }
 
     /// Every registered plugin version, with its recent call statistics.
@@ -169,19 +197,28 @@ impl QueryRoot {
     /// Every dataset, newest first (at most 1,000).
     #[graphql(complexity = "NOMINAL_LIST * child_complexity")]
     async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<experiments::Dataset>> {
-        let rows = state(ctx).store.list_datasets(None, 1000, None).await.map_err(internal)?;
+        let hidden = caller(ctx)?.projects.hidden();
+        let rows = state(ctx).store.list_datasets(None, 1000, None, hidden).await.map_err(internal)?;
         Ok(rows.into_iter().map(experiments::Dataset).collect())
     }
 
     /// A dataset by global id.
     async fn dataset(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<experiments::Dataset>> {
         let row = state(ctx).store.dataset_by_id(row_id("Dataset", &id)?).await.map_err(internal)?;
-        Ok(row.map(experiments::Dataset))
+        let visible =
+            |row: &crate::store::DatasetRow| row.project_id.is_none_or(|p| caller(ctx).is_ok_and(|c| c.sees(p)));
+        Ok(row.filter(visible).map(experiments::Dataset))
     }
 
     /// An experiment by global id.
     async fn experiment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<experiments::Experiment>> {
-        let row = state(ctx).store.experiment_with_counts(row_id("Experiment", &id)?).await.map_err(internal)?;
+        let id = row_id("Experiment", &id)?;
+        if let Some(project_id) = state(ctx).store.experiment_project(id).await.map_err(internal)? {
+            if !sees(ctx, project_id)? {
+                return Ok(None);
+            }
+        }
+        let row = state(ctx).store.experiment_with_counts(id).await.map_err(internal)?;
         Ok(row.map(experiments::Experiment))
     }
 }
@@ -204,6 +241,10 @@ impl MutationRoot {
         #[graphql(desc = "HUMAN (the default), LLM or CODE")] annotator_kind: Option<String>,
     ) -> async_graphql::Result<spans::Annotation> {
         require(ctx, Permission::Write)?;
+        if let Some(span) = state(ctx).store.find_span(None, &span_id).await.map_err(internal)? {
+            let denied = crate::api::project_scope::deny(caller(ctx)?, span.project_id, Permission::Write, "span");
+            denied.map_err(|err| async_graphql::Error::new(err.to_string()))?;
+        }
         // A variable left out arrives as null, so the default is applied here, not in the schema.
         let annotator_kind = annotator_kind.unwrap_or_else(|| "HUMAN".to_owned());
         let input = spans::NewSpanAnnotation { span_id, name, label, score, explanation, annotator_kind };
@@ -226,10 +267,22 @@ pub struct SubscriptionRoot;
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// A notice each time spans of `project` (by name) are committed.
-    async fn spans_stored(&self, ctx: &Context<'_>, project: String) -> impl Stream<Item = SpansStoredNotice> {
+    /// A notice each time spans of `project` (by name) are committed. A project the caller does
+    /// not see is refused as unknown.
+    async fn spans_stored(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+    ) -> async_graphql::Result<impl Stream<Item = SpansStoredNotice>> {
+        let caller = caller(ctx)?;
+        if caller.projects.is_limited() {
+            let row = state(ctx).store.project_by_name(&project).await.map_err(internal)?;
+            if row.is_some_and(|row| !caller.sees(row.id)) {
+                return Err(async_graphql::Error::new(format!("project {project} not found")));
+            }
+        }
         let receiver = state(ctx).events.subscribe();
-        futures::stream::unfold((receiver, project), |(mut receiver, project)| async move {
+        Ok(futures::stream::unfold((receiver, project), |(mut receiver, project)| async move {
             loop {
                 let notice = match receiver.recv().await {
                     Ok(event) if *event.project == *project => SpansStoredNotice {
@@ -247,6 +300,6 @@ impl SubscriptionRoot {
                 };
                 return Some((notice, (receiver, project)));
             }
-        })
+        }))
     }
 }

@@ -17,9 +17,9 @@ use crate::time::{iso_time, parse_time};
 const MAX_PAGE: i32 = 500;
 const STATUS_CODES: [&str; 3] = ["OK", "ERROR", "UNSET"];
 
-/// Every project, by name.
-pub async fn all(state: &AppState) -> async_graphql::Result<Vec<Project>> {
-    let mut rows = state.store.list_projects(None, 10_000, None).await.map_err(internal)?;
+/// Every project but the `hidden` ones, by name.
+pub async fn all(state: &AppState, hidden: &[i64]) -> async_graphql::Result<Vec<Project>> {
+    let mut rows = state.store.list_projects(None, 10_000, None, hidden).await.map_err(internal)?;
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(rows.into_iter().map(Project).collect())
 }

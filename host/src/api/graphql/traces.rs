@@ -26,6 +26,13 @@ pub struct Trace {
     project_name: String,
 }
 
+impl Trace {
+    /// The project it belongs to.
+    pub fn owner_project(&self) -> i64 {
+        self.row.project_id
+    }
+}
+
 /// One span of a trace, with only what the tree and the waterfall draw.
 #[derive(SimpleObject)]
 pub struct TraceSpan {
