@@ -43,6 +43,19 @@ pub struct ServeConfig {
     /// Mark session cookies `Secure` (set it when clients reach Ember over HTTPS).
     #[arg(long, env = "EMBER_USE_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub use_secure_cookies: bool,
+    /// PEM certificate chain: with `--tls-key-file`, both listeners speak only TLS. The files are
+    /// reloaded when they change.
+    #[arg(long, env = "EMBER_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the TLS certificate.
+    #[arg(long, env = "EMBER_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA bundle that client certificates are checked against (clients may present one).
+    #[arg(long, env = "EMBER_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Refuse TLS clients without a certificate signed by `--tls-ca-file` (mutual TLS).
+    #[arg(long, env = "EMBER_TLS_VERIFY_CLIENT", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub tls_verify_client: bool,
     /// With authentication on, `/metrics` needs a credential with the `read` permission.
     #[arg(long, env = "EMBER_PROTECT_METRICS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub protect_metrics: bool,
@@ -192,9 +205,20 @@ impl ServeConfig {
             enabled,
             access_ttl: std::time::Duration::from_secs(self.access_token_minutes.max(1) * 60),
             refresh_ttl: std::time::Duration::from_secs(self.refresh_token_minutes.max(1) * 60),
-            secure_cookies: self.use_secure_cookies,
+            // Cookies of a server reached over TLS are always `Secure`.
+            secure_cookies: self.use_secure_cookies || self.tls_files().is_some(),
             csrf_trusted_origins: self.csrf_trusted_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
         }
+    }
+
+    /// The listeners' TLS files, when a certificate and key are configured.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        Some(crate::tls::TlsFiles {
+            cert: self.tls_cert_file.clone()?,
+            key: self.tls_key_file.clone()?,
+            client_ca: self.tls_ca_file.clone(),
+            require_client_cert: self.tls_verify_client,
+        })
     }
 
     /// The working directory, with `~/.ember` as the default.

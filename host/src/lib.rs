@@ -17,7 +17,7 @@
 //! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live`, `auth` (accounts, keys, sessions, roles and permissions) | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
 //! | store | `store` | SQL for both dialects, typed storage faults |
-//! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer`, `supervise` (restarts long-lived tasks), `body_read` (why a request body could not be read) | shared by all |
+//! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer`, `supervise` (restarts long-lived tasks), `body_read` (why a request body could not be read), `tls` (the listeners' certificates, reloaded on change) | shared by all |
 //!
 //! No import runs upwards: the prompt types `store` keeps live in `model::prompt`, metrics take
 //! plain values, and only `plugins` (the call seam, and the sandbox's value types it re-exports)
@@ -52,6 +52,7 @@ pub mod server;
 pub mod store;
 pub mod supervise;
 pub mod time;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,8 @@ pub enum ServerError {
     Exposure(#[from] crate::exposure::ExposureError),
     #[error("authentication setup: {0}")]
     Auth(#[from] crate::auth::AuthError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A bound, not yet running server; `serve` runs it until `shutdown` resolves.
@@ -67,6 +69,8 @@ pub struct Server {
     auth: Auth,
     http: TcpListener,
     grpc: TcpListener,
+    /// The listeners' certificates, when TLS is configured.
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Server {
@@ -95,9 +99,10 @@ impl Server {
         });
         install_plugins(&config, &store, &plugins).await?;
         let pipeline = load_pipeline(&config, &store, &plugins).await?;
+        let tls = config.tls_files().map(crate::tls::Tls::load).transpose()?;
         let http = bind(SocketAddr::new(config.host, config.port)).await?;
         let grpc = bind(SocketAddr::new(config.host, config.grpc_port)).await?;
-        Ok(Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc })
+        Ok(Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc, tls })
     }
 
     /// The bound HTTP address (useful with port 0).
@@ -115,7 +120,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc } = self;
+        let Self { config, store, plugins, pipeline, metrics, secrets, providers, auth, http, grpc, tls } = self;
         let (queue, receiver) = span_queue(config.queue_capacity, metrics.clone());
         let events = crate::live::SpanEvents::default();
         let supervisor = Supervisor::new(metrics.clone(), &config.fault_task_panics);
@@ -195,13 +200,14 @@ impl Server {
             body_timeout: Duration::from_secs(config.body_timeout_seconds.max(1)),
             max_connections: config.max_connections,
         };
-        let http_server = crate::api::listener::serve(http, app, limits, stopped());
+        let tls_watch = tls.clone().map(|tls| supervisor.spawn_restarting("tls-reload", move || tls.clone().watch()));
+        let http_server = crate::api::listener::serve(http, app, limits, tls.clone(), stopped());
         // gRPC through the same listener, so that it gets the same timeouts and connection cap.
         let otlp_grpc =
             ServiceExt::<axum::extract::Request>::map_response(TraceService::new(ingestor, auth), |response| {
                 response.map(axum::body::Body::new)
             });
-        let grpc_server = crate::api::listener::serve(grpc, otlp_grpc, limits, stopped());
+        let grpc_server = crate::api::listener::serve(grpc, otlp_grpc, limits, tls, stopped());
         let http_task = supervisor.spawn_essential("http-server", stop_tx.subscribe(), async move {
             http_server.await.map_err(ServerError::Http)
         });
@@ -233,6 +239,9 @@ impl Server {
             }
         };
         task_watch.abort();
+        if let Some(tls_watch) = tls_watch {
+            tls_watch.abort();
+        }
         worker.stop().await;
         queue.close();
         tracing::info!(queued_spans = queue.depth(), "draining the ingest queue");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, bottom first, each with the `crate::` modules it holds.
 const LAYERS: [&[&str]; 5] = [
-    &["ids", "time", "model", "attributes", "metrics", "call_stats", "log_writer", "supervise", "body_read"],
+    &["ids", "time", "model", "attributes", "metrics", "call_stats", "log_writer", "supervise", "body_read", "tls"],
     &["store"],
     &["plugins"],
     &["ingest", "evaluation", "providers", "prompts", "secrets", "live", "auth"],

@@ -40,4 +40,5 @@ mod slow_clients;
 mod small_fs;
 mod support;
 mod tally;
+mod tls;
 mod uploads;

@@ -14,6 +14,8 @@
 //!   stream, header-list and reset-flood (rapid reset) limits.
 //! - A connection closes with a lingering close, so that a client still sending a body the
 //!   server refused reads the answer instead of a reset.
+//! - With TLS configured (`crate::tls`), the handshake must finish within the header timeout,
+//!   and the certificate in force when a connection starts is the one it keeps.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -31,10 +33,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio_util::either::Either;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
 use super::lingering_close::{LingeringClose, ReadToEnd};
+use crate::tls::Tls;
 
 /// Streams one HTTP/2 connection may have open at once.
 pub const MAX_CONCURRENT_STREAMS: u32 = 200;
@@ -55,12 +59,13 @@ pub struct ListenerLimits {
     pub max_connections: usize,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits for open connections to finish
-/// their requests.
+/// Serves `app` on `listener` (over TLS when `tls` is set) until `shutdown` resolves, then waits
+/// for open connections to finish their requests.
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,
     limits: ListenerLimits,
+    tls: Option<Tls>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()>
 where
@@ -114,6 +119,7 @@ where
             })
         };
         let (builder, watcher, waiting) = (builder.clone(), graceful.watcher(), waiting.clone());
+        let acceptor = tls.as_ref().map(Tls::acceptor);
         tokio::spawn(async move {
             let _slot = slot;
             let evicted = async {
@@ -131,11 +137,31 @@ where
                 peeked = first_byte => peeked.is_ok(),
                 () = &mut evicted => false,
             };
-            if sent {
-                let connection = builder.serve_connection_with_upgrades(
-                    TokioIo::new(LingeringClose::new(stream)),
-                    TowerToHyperService::new(service),
-                );
+            let io = match (sent, acceptor) {
+                (false, _) => None,
+                (true, None) => Some(Either::Left(LingeringClose::new(stream))),
+                (true, Some(acceptor)) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(LingeringClose::new(stream)));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(tls)) => Some(Either::Right(tls)),
+                            Ok(Err(err)) => {
+                                tracing::debug!(error = %err, %peer, "TLS handshake failed");
+                                None
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                None
+                            }
+                        },
+                        () = &mut evicted => None,
+                    }
+                }
+            };
+            if let Some(io) = io {
+                let connection =
+                    builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
                 tokio::select! {
                     served = watcher.watch(connection.into_owned()) => if let Err(err) = served {
                         tracing::trace!(error = %err, "connection ended with an error");
