@@ -80,6 +80,8 @@ cargo clippy --manifest-path plugins/Cargo.toml --workspace --all-targets --lock
 log "phoenix-client venv (tests/phoenix_client/setup.sh)"
 EMBER_PHOENIX_PYTHON="$(bash tests/phoenix_client/setup.sh | tail -n1)"
 export EMBER_PHOENIX_PYTHON
+log "OpenID provider for the sign-in tests (tests/oidc/setup.sh)"
+bash tests/oidc/setup.sh
 log "cargo test"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -208,6 +208,7 @@ impl ServeConfig {
             // Cookies of a server reached over TLS are always `Secure`.
             secure_cookies: self.use_secure_cookies || self.tls_files().is_some(),
             csrf_trusted_origins: self.csrf_trusted_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
+            oidc_providers: Vec::new(),
         }
     }
 

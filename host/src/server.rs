@@ -53,6 +53,8 @@ pub enum ServerError {
     Exposure(#[from] crate::exposure::ExposureError),
     #[error("authentication setup: {0}")]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Oidc(#[from] crate::auth::OidcConfigError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
 }
@@ -78,7 +80,9 @@ impl Server {
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let exposure = crate::exposure::check_from_env(&config)?;
         let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
-        let auth = Auth::new(store.clone(), config.auth_settings(exposure == Exposure::Authenticated));
+        let mut settings = config.auth_settings(exposure == Exposure::Authenticated);
+        settings.oidc_providers = crate::auth::providers_from(std::env::vars())?;
+        let auth = Auth::new(store.clone(), settings);
         if auth.enabled() {
             bootstrap_admin(&auth, &config).await?;
         }

@@ -26,6 +26,7 @@ mod hostile;
 mod listener_limits;
 mod llm_server;
 mod memory_cap;
+mod oidc;
 mod otel_export;
 mod pg_cluster;
 mod phoenix_client;

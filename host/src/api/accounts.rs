@@ -59,6 +59,7 @@ pub(crate) fn auth_error(err: AuthError) -> ApiError {
         AuthError::Missing | AuthError::Invalid | AuthError::WrongPassword => {
             ApiError::unauthenticated(err.to_string())
         }
+        AuthError::Oidc(err) => ApiError::unauthenticated(err.to_string()),
         AuthError::Blocking(message) => {
             tracing::error!(error = %message, "authentication task failed");
             ApiError::internal("authentication failed on the server")

@@ -121,7 +121,7 @@ async fn setup(
     Ok((StatusCode::CREATED, Json(json!({ "data": user_json(&user) }))))
 }
 
-fn cookie_header(
+pub(super) fn cookie_header(
     state: &AppState,
     name: &str,
     value: &str,
@@ -141,7 +141,7 @@ fn paths(state: &AppState) -> (String, String) {
     (if root.is_empty() { "/".to_owned() } else { root.to_owned() }, format!("{root}/auth"))
 }
 
-fn with_cookies(state: &AppState, status: StatusCode, session: &IssuedSession) -> Response {
+pub(super) fn with_cookies(state: &AppState, status: StatusCode, session: &IssuedSession) -> Response {
     let (root, auth) = paths(state);
     let mut response = status.into_response();
     let headers = response.headers_mut();

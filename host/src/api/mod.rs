@@ -18,6 +18,7 @@ mod json_body;
 mod lingering_close;
 pub mod listener;
 mod login;
+mod oauth2;
 mod page;
 mod params;
 mod playground;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(api_keys::routes())
         .merge(login::routes())
+        .merge(oauth2::routes())
         .merge(audit::routes())
         .merge(project_members::routes())
         .merge(crate::api::graphql::routes(&state))

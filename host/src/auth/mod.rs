@@ -10,6 +10,9 @@
 
 mod bootstrap;
 mod keys;
+mod oidc;
+mod oidc_config;
+mod oidc_sign_in;
 pub mod password;
 mod principal;
 mod projects;
@@ -23,6 +26,8 @@ use std::time::{Duration, Instant};
 
 pub use bootstrap::{Bootstrap, INITIAL_PASSWORD_ENV, PHOENIX_INITIAL_PASSWORD_ENV};
 pub use keys::{KeyKind, KeyRequest};
+pub use oidc::{Identity, Oidc, OidcError, Started};
+pub use oidc_config::{providers_from, OidcConfigError, OidcProvider};
 pub use password::PasswordError;
 pub use principal::{Account, Credential, KeyScope, Permission, Principal, ProjectDenied, Role};
 pub use projects::ProjectAccess;
@@ -58,6 +63,8 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("password hashing task failed: {0}")]
     Blocking(String),
+    #[error(transparent)]
+    Oidc(#[from] OidcError),
 }
 
 /// Authentication settings from the server configuration.
@@ -72,6 +79,8 @@ pub struct AuthSettings {
     pub secure_cookies: bool,
     /// Origins, besides the server's own, whose pages may make cookie-authenticated writes.
     pub csrf_trusted_origins: Vec<String>,
+    /// OpenID Connect providers users may sign in with.
+    pub oidc_providers: Vec<OidcProvider>,
 }
 
 impl AuthSettings {
@@ -83,6 +92,7 @@ impl AuthSettings {
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             secure_cookies: false,
             csrf_trusted_origins: Vec::new(),
+            oidc_providers: Vec::new(),
         }
     }
 }
@@ -111,6 +121,7 @@ struct Inner {
     throttle: Throttle,
     /// The one-time setup token's hash while no account exists (see `bootstrap`).
     setup: Mutex<Option<[u8; 32]>>,
+    oidc: Oidc,
 }
 
 impl Auth {
@@ -118,7 +129,8 @@ impl Auth {
     pub fn new(store: Store, settings: AuthSettings) -> Self {
         let throttle = Throttle::new(Duration::from_secs(15 * 60), 5, 50);
         let cache = Mutex::new(HashMap::new());
-        Self { inner: Arc::new(Inner { settings, store, cache, throttle, setup: Mutex::new(None) }) }
+        let oidc = Oidc::new(settings.oidc_providers.clone());
+        Self { inner: Arc::new(Inner { settings, store, cache, throttle, setup: Mutex::new(None), oidc }) }
     }
 
     /// Whether requests must authenticate.
@@ -129,6 +141,11 @@ impl Auth {
     /// The settings this service runs with.
     pub fn settings(&self) -> &AuthSettings {
         &self.inner.settings
+    }
+
+    /// The OpenID Connect providers.
+    pub fn oidc(&self) -> &Oidc {
+        &self.inner.oidc
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -49,6 +49,14 @@ impl Auth {
         Ok((user, issued))
     }
 
+    /// Starts a session for a user who proved who they are elsewhere (an OpenID provider).
+    pub(super) async fn start_session(&self, user_id: i64) -> Result<IssuedSession, AuthError> {
+        let (issued, access, refresh) = self.new_tokens();
+        let tokens = self.session_tokens(&access, &refresh);
+        self.inner.store.create_session(user_id, &tokens).await?;
+        Ok(issued)
+    }
+
     /// Exchanges a refresh token for new tokens; the old refresh token stops working.
     pub async fn refresh(&self, refresh_token: &str) -> Result<IssuedSession, AuthError> {
         if TokenKind::of(refresh_token) != Some(TokenKind::Refresh) {

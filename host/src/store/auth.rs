@@ -125,6 +125,48 @@ impl Store {
         self.user_by_login(user.username).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// The account that provider `idp` knows as `subject`.
+    pub async fn user_by_oauth2(&self, idp: &str, subject: &str) -> Result<Option<UserRow>> {
+        let mut sql = self.sql();
+        sql.push(USER_COLUMNS).push(" WHERE oauth2_idp = ").bind(Param::Str(idp));
+        sql.push(" AND oauth2_subject = ").bind(Param::Str(subject));
+        self.fetch_optional(&sql).await
+    }
+
+    /// Creates an account that signs in with provider `idp` as `subject` (no password); a taken
+    /// username or email is `StoreError::UserExists`.
+    pub async fn create_oauth2_user(&self, user: &NewUser<'_>, idp: &str, subject: &str) -> Result<UserRow> {
+        let now = now_ns();
+        let mut sql = self.sql();
+        sql.push(
+            "INSERT INTO users (username, email, role, auth_method, oauth2_idp, oauth2_subject, created_ns, updated_ns) VALUES ",
+        )
+        .bind_list([
+            Param::Str(user.username),
+            Param::Str(user.email),
+            Param::Str(user.role),
+            Param::Str("OAUTH2"),
+            Param::Str(idp),
+            Param::Str(subject),
+            Param::I64(now),
+            Param::I64(now),
+        ])
+        .push(" ON CONFLICT DO NOTHING");
+        if self.execute(&sql).await? == 0 {
+            return Err(StoreError::UserExists(user.username.to_owned()));
+        }
+        self.user_by_oauth2(idp, subject).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Sets a user's global role.
+    pub async fn set_user_role(&self, id: i64, role: &str) -> Result<()> {
+        let mut sql = self.sql();
+        sql.push("UPDATE users SET role = ").bind(Param::Str(role));
+        sql.push(", updated_ns = ").bind(Param::I64(now_ns())).push(" WHERE id = ").bind(Param::I64(id));
+        self.execute(&sql).await?;
+        Ok(())
+    }
+
     /// The user whose username or email is `login` (case-insensitive).
     pub async fn user_by_login(&self, login: &str) -> Result<Option<UserRow>> {
         let mut sql = self.sql();
