@@ -1,4 +1,6 @@
+import { useEffect, useState } from 'react';
 import { version } from './api';
+import { loadSession, signedIn, signOut, toLogin, type SessionInfo } from './session';
 import { Link, Routes, useLocation, type Route } from './router';
 import ProjectsPage from './pages/Projects';
 import ProjectPage from './pages/Project';
@@ -11,6 +13,7 @@ import ComparePage from './pages/Compare';
 import PluginsPage from './pages/Plugins';
 import PromptsPage from './pages/Prompts';
 import PlaygroundPage from './pages/Playground';
+import LoginPage from './pages/Login';
 import { Empty } from './components/misc';
 
 const routes: Route[] = [
@@ -69,7 +72,7 @@ const NAV: NavItem[] = [
   },
 ];
 
-function Sidebar() {
+function Sidebar({ session }: { session: SessionInfo | null }) {
   const { path } = useLocation();
   return (
     <nav className="sidebar" aria-label="Main">
@@ -99,15 +102,41 @@ function Sidebar() {
           </li>
         ))}
       </ul>
-      <div className="sidebar-foot">{version ? `v${version}` : ''}</div>
+      <div className="sidebar-foot">
+        {session?.user && (
+          <div className="sidebar-user">
+            <span data-testid="signed-in-user" title={session.user.role}>
+              {session.user.username}
+            </span>
+            <button type="button" className="link-button" data-testid="sign-out" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        )}
+        {version ? `v${version}` : ''}
+      </div>
     </nav>
   );
 }
 
 export default function App() {
+  const { path } = useLocation();
+  const [session, setSession] = useState<SessionInfo | null>(null);
+  useEffect(() => {
+    loadSession()
+      .then((info) => {
+        if (!signedIn(info) && path !== '/login') toLogin();
+        else setSession(info);
+      })
+      .catch(() => setSession({ auth_enabled: false, user: null }));
+    // The session is asked once per page load; a 401 later goes through `api.ts`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  if (path === '/login') return <LoginPage params={{}} />;
+  if (session === null) return null;
   return (
     <div className="app">
-      <Sidebar />
+      <Sidebar session={session} />
       <main className="main">
         <Routes routes={routes} fallback={NotFound} />
       </main>

@@ -91,6 +91,23 @@ async function parseBody(res: Response): Promise<unknown> {
   }
 }
 
+/**
+ * fetch() for the API. A 401 (the session expired mid-use) asks `/auth/session`, which refreshes
+ * the session when the refresh cookie still works: then the request is sent once more; otherwise
+ * the browser goes to the login page, to come back here after signing in.
+ */
+async function send(path: string, init: RequestInit): Promise<Response> {
+  const res = await fetch(url(path), init);
+  if (res.status !== 401) return res;
+  const session = await fetch(url('/auth/session'), { headers: { accept: 'application/json' } })
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
+  if (session && (session.user || session.role)) return fetch(url(path), init);
+  const here = window.location.pathname + window.location.search;
+  window.location.replace(url('/login') + '?returnUrl=' + encodeURIComponent(here));
+  return res;
+}
+
 /** Per-request options: `signal` aborts the fetch. */
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -102,7 +119,7 @@ export async function gql<T>(
   variables?: Record<string, unknown>,
   opts: RequestOptions = {},
 ): Promise<T> {
-  const res = await fetch(url('/graphql'), {
+  const res = await send('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ query, variables: variables ?? {} }),
@@ -139,7 +156,7 @@ export async function rest<T>(
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const res = await fetch(url(path), { method, headers, body: payload, signal: opts.signal });
+  const res = await send(path, { method, headers, body: payload, signal: opts.signal });
   if (!res.ok) {
     const text = await res.text().catch(() => '');
     throw new ApiError(res.status, errorText(res.status, res.statusText, text));
@@ -149,7 +166,7 @@ export async function rest<T>(
 
 /** Multipart POST (plugin upload and the like). */
 export async function upload<T>(path: string, form: FormData, opts: RequestOptions = {}): Promise<T> {
-  const res = await fetch(url(path), {
+  const res = await send(path, {
     method: 'POST',
     headers: { accept: 'application/json' },
     body: form,

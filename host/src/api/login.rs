@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::accounts::{auth_error, user_json};
 use super::json_body::JsonBody;
@@ -25,6 +25,7 @@ pub fn routes() -> Routes {
         .post("/auth/refresh", Open, refresh)
         .post("/auth/logout", Open, logout)
         .post("/auth/setup", Open, setup)
+        .get("/auth/session", Open, session)
 }
 
 #[derive(Deserialize)]
@@ -78,6 +79,41 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(session) => with_cookies(&state, StatusCode::NO_CONTENT, &session),
         Err(err) => cleared(&state, auth_error(err).into_response()),
     }
+}
+
+/// `GET /auth/session`: whether authentication is on and who is signed in, answered without a
+/// 401 so that the web UI can ask before anything else. An expired access token whose refresh
+/// token still works is refreshed here (new cookies), so a returning browser stays signed in.
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.auth.enabled() {
+        return Json(json!({ "auth_enabled": false, "user": null })).into_response();
+    }
+    let signed_in = |user: Option<Value>, role: &str| json!({ "auth_enabled": true, "user": user, "role": role });
+    if let Some((secret, _)) = credentials(&headers) {
+        if let Ok(principal) = state.auth.authenticate(&secret).await {
+            let user = match &principal.account {
+                Some(account) => state.store.user(account.id).await.ok().flatten().map(|u| user_json(&u)),
+                None => None,
+            };
+            return Json(signed_in(user, principal.role.as_str())).into_response();
+        }
+    }
+    if let Some(refresh_token) = cookie(&headers, REFRESH_COOKIE) {
+        if let Ok(issued) = state.auth.refresh(&refresh_token).await {
+            if let Ok(principal) = state.auth.authenticate(&issued.access_token).await {
+                let user = match &principal.account {
+                    Some(account) => state.store.user(account.id).await.ok().flatten().map(|u| user_json(&u)),
+                    None => None,
+                };
+                let mut response = with_cookies(&state, StatusCode::OK, &issued);
+                let body = Json(signed_in(user, principal.role.as_str())).into_response();
+                *response.body_mut() = body.into_body();
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                return response;
+            }
+        }
+    }
+    Json(json!({ "auth_enabled": true, "user": null })).into_response()
 }
 
 /// `POST /auth/logout`: revokes the session of the cookies (or bearer access token) and clears
