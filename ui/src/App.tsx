@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { version } from './api';
-import { loadSession, signedIn, signOut, toLogin, type SessionInfo } from './session';
+import { applyRole, loadSession, signedIn, signOut, toLogin, type SessionInfo } from './session';
 import { Link, Routes, useLocation, type Route } from './router';
 import ProjectsPage from './pages/Projects';
 import ProjectPage from './pages/Project';
@@ -14,6 +14,7 @@ import PluginsPage from './pages/Plugins';
 import PromptsPage from './pages/Prompts';
 import PlaygroundPage from './pages/Playground';
 import LoginPage from './pages/Login';
+import SettingsPage from './pages/Settings';
 import { Empty } from './components/misc';
 
 const routes: Route[] = [
@@ -29,6 +30,7 @@ const routes: Route[] = [
   { path: '/plugins', component: PluginsPage },
   { path: '/prompts', component: PromptsPage },
   { path: '/playground', component: PlaygroundPage },
+  { path: '/settings', component: SettingsPage },
 ];
 
 function NotFound() {
@@ -69,6 +71,10 @@ const NAV: NavItem[] = [
   {
     to: '/playground', label: 'Playground', testId: 'nav-playground', icon: 'M7 4l12 8-12 8z',
     match: (p) => p.startsWith('/playground'),
+  },
+  {
+    to: '/settings', label: 'Settings', testId: 'nav-settings', icon: 'M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM4 12h2M18 12h2M12 4v2M12 18v2',
+    match: (p) => p.startsWith('/settings'),
   },
 ];
 
@@ -125,8 +131,9 @@ export default function App() {
   useEffect(() => {
     loadSession()
       .then((info) => {
-        if (!signedIn(info) && path !== '/login') toLogin();
-        else setSession(info);
+        if (!signedIn(info) && path !== '/login') return toLogin();
+        applyRole(info);
+        setSession(info);
       })
       .catch(() => setSession({ auth_enabled: false, user: null }));
     // The session is asked once per page load; a 401 later goes through `api.ts`.

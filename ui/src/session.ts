@@ -16,6 +16,9 @@ export interface SessionInfo {
   role?: string;
 }
 
+/** The session the page was loaded with (set by `applyRole`). */
+export let current: SessionInfo | null = null;
+
 /** The current session; authentication off reads as `auth_enabled: false`. */
 export async function loadSession(): Promise<SessionInfo> {
   const res = await fetch(url('/auth/session'), { headers: { accept: 'application/json' } });
@@ -39,4 +42,17 @@ export function toLogin(): void {
 export async function signOut(): Promise<void> {
   await fetch(url('/auth/logout'), { method: 'POST' }).catch(() => undefined);
   window.location.replace(url('/login'));
+}
+
+/**
+ * Marks the page with what the caller may do, so that write controls (`data-write`) are hidden
+ * from viewers and admin controls (`data-admin`) from everyone but admins. The server refuses
+ * those writes anyway; this only keeps the page from offering them.
+ */
+export function applyRole(info: SessionInfo): void {
+  current = info;
+  const role = info.user?.role ?? info.role ?? 'ADMIN';
+  const known = info.auth_enabled ? role.toUpperCase() : 'ADMIN';
+  document.body.dataset.canWrite = String(known === 'ADMIN' || known === 'MEMBER');
+  document.body.dataset.canAdmin = String(known === 'ADMIN');
 }

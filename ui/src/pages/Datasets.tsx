@@ -37,6 +37,7 @@ export default function DatasetsPage(_props: { params: Record<string, string> })
           type="button"
           className={creating ? 'btn' : 'btn btn-primary'}
           data-testid="dataset-new"
+          data-write=""
           onClick={() => setCreating((c) => !c)}
         >
           {creating ? 'Close' : 'New dataset'}

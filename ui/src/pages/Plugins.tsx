@@ -295,7 +295,7 @@ function UploadForm({ onUploaded }: { onUploaded: (reference: string) => Promise
   };
 
   return (
-    <form className="pg-panel" onSubmit={(e) => void submit(e)} data-testid="plugin-upload-form">
+    <form className="pg-panel" onSubmit={(e) => void submit(e)} data-testid="plugin-upload-form" data-admin="">
       <h2>Upload a plugin</h2>
       <div className="pg-form-row">
         <label>

@@ -121,6 +121,7 @@ export function RunEvaluator({ experimentId, onAttached }: { experimentId: strin
           type="button"
           className="btn btn-primary"
           data-testid="evaluator-attach"
+          data-write=""
           disabled={busy || !chosen}
           onClick={() => void attach()}
         >

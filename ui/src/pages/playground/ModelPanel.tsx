@@ -122,6 +122,7 @@ export function ModelPanel({
           type="button"
           className="btn btn-primary pg-wide"
           data-testid="playground-run"
+          data-write=""
           disabled={running}
           onClick={onRun}
         >

@@ -90,6 +90,7 @@ export function SavePrompt({
         type="button"
         className="btn"
         data-testid="playground-save"
+        data-write=""
         disabled={busy || !name.trim() || !model.trim()}
         onClick={() => void save()}
       >

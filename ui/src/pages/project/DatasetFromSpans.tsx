@@ -118,6 +118,7 @@ export function DatasetFromSpans({ selection, project }: { selection: SpanSelect
             type="button"
             className={open ? 'btn btn-small' : 'btn btn-primary btn-small'}
             data-testid="dataset-from-spans"
+            data-write=""
             aria-expanded={open}
             onClick={() => {
               setOpen((o) => !o);

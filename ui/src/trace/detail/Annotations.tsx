@@ -46,7 +46,7 @@ function AnnotationForm({ spanId, onAdded }: { spanId: string; onAdded: () => vo
       .finally(() => setBusy(false));
   };
   return (
-    <form className="annotation-form" data-testid="annotation-form" onSubmit={submit}>
+    <form className="annotation-form" data-testid="annotation-form" data-write="" onSubmit={submit}>
       <div className="form-grid">
         <label className="field">
           <span className="field-label">Name</span>
