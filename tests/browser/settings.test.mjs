@@ -4,7 +4,7 @@
 // user to the login page and back to the page they were on.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, tid, withPage } from './lib/browser.mjs';
+import { eventually, launchBrowser, tid, withPage } from './lib/browser.mjs';
 import { Ember } from './lib/server.mjs';
 
 const ADMIN_PASSWORD = 'first operator passphrase 7';
@@ -58,6 +58,13 @@ test('settings: users, keys, project access, audit; viewers; a session ending mi
     await page.locator(tid('user-password')).fill(VIEWER_PASSWORD);
     await page.locator(tid('user-create')).click();
     await page.locator(tid('user-row'), { hasText: 'vera' }).waitFor();
+    // A role can be changed later: up to MEMBER and back to VIEWER, both in the audit log.
+    const veraRole = page.locator(tid('user-row'), { hasText: 'vera' }).locator(tid('user-row-role'));
+    // The select follows the server's list, so it shows a role only once it is stored.
+    await veraRole.selectOption('MEMBER');
+    await eventually(async () => (await veraRole.inputValue()) === 'MEMBER', 'vera became a member');
+    await veraRole.selectOption('VIEWER');
+    await eventually(async () => (await veraRole.inputValue()) === 'VIEWER', 'vera is a viewer again');
 
     await page.locator(tid('key-name')).fill('ci');
     await page.locator(tid('key-create')).click();
@@ -76,6 +83,8 @@ test('settings: users, keys, project access, audit; viewers; a session ending mi
     await page.reload();
     await page.locator(tid('audit-row'), { hasText: 'project.member.set' }).waitFor();
     await page.locator(tid('audit-row'), { hasText: 'user.create' }).waitFor();
+    await page.locator(tid('audit-row'), { hasText: 'user.role' }).first().waitFor();
+    assert.equal(await page.locator(tid('audit-row'), { hasText: 'user.role' }).count(), 2, 'both role changes audited');
     await checked.shot('admin-settings');
 
     // The viewer: no write buttons, no admin sections.

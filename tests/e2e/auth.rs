@@ -238,11 +238,23 @@ async fn sessions_rotate_and_revoke(backend: Backend) {
     assert_eq!(call(&ember, Method::GET, "/v1/user", Some(&second.access), None).await.0, 401);
     assert_eq!(refresh(&second).await.expect("refresh after logout").status(), StatusCode::UNAUTHORIZED);
 
-    // A deleted user's keys stop working; the last admin cannot be deleted.
+    // A deleted user's keys stop working; the last admin cannot be deleted or demoted; a role
+    // change applies to the user's keys at once.
     let admin = admin_key(&ember).await;
     let key = user_key(&ember, &admin, "mia", "MEMBER", "write").await;
     assert_eq!(call(&ember, Method::GET, "/v1/projects", Some(&key), None).await.0, 200);
     let (_, users) = call(&ember, Method::GET, "/v1/users", Some(&admin), None).await;
+    let mia_id = users["data"].as_array().unwrap().iter().find(|u| u["username"] == "mia").unwrap()["id"].clone();
+    let mia_path = format!("/v1/users/{}", mia_id.as_str().unwrap());
+    let project = |name: &str| Some(json!({ "name": name }));
+    assert_eq!(call(&ember, Method::POST, "/v1/projects", Some(&key), project("mia-one")).await.0, 200);
+    let (status, body) = call(&ember, Method::PATCH, &mia_path, Some(&admin), Some(json!({ "role": "VIEWER" }))).await;
+    assert_eq!((status, body["data"]["role"].as_str()), (200, Some("VIEWER")), "{body}");
+    assert_eq!(call(&ember, Method::POST, "/v1/projects", Some(&key), project("mia-two")).await.0, 403, "now a viewer");
+    let admin_row = users["data"].as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap();
+    let admin_path = format!("/v1/users/{}", admin_row["id"].as_str().unwrap());
+    let demote = Some(json!({ "role": "MEMBER" }));
+    assert_eq!(call(&ember, Method::PATCH, &admin_path, Some(&admin), demote).await.0, 403, "the last admin stays one");
     let (_, first_page) = call(&ember, Method::GET, "/v1/users?limit=1", Some(&admin), None).await;
     assert_eq!(first_page["data"].as_array().map(Vec::len), Some(1), "{first_page}");
     let cursor = first_page["next_cursor"].as_str().expect("a next page").to_owned();

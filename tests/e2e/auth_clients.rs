@@ -56,12 +56,17 @@ async fn export_with_rust_sdk(ember: &Ember, grpc: bool, project: &str, key: Opt
         SpanExporter::builder().with_http().with_endpoint(ember.url("/v1/traces")).with_headers(headers).build()
     }
     .expect("exporter");
+    export_one_span(exporter, project, "sdk-span").await;
+}
+
+/// Sends one span named `name` to `project` through the official SDK with `exporter`.
+pub async fn export_one_span(exporter: SpanExporter, project: &str, name: &'static str) {
     let resource = Resource::builder_empty()
         .with_attribute(KeyValue::new("openinference.project.name", project.to_owned()))
         .build();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter).with_resource(resource).build();
     tokio::task::spawn_blocking(move || {
-        provider.tracer("auth").in_span("sdk-span", |_| {});
+        provider.tracer("ember-e2e").in_span(name, |_| {});
         let _ = provider.force_flush();
         let _ = provider.shutdown();
     })

@@ -8,16 +8,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::{Tracer, TracerProvider as _};
-use opentelemetry::KeyValue;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::{Certificate, ClientTlsConfig};
 
+use crate::auth_clients::export_one_span;
 use crate::harness::{Backend, Ember, TestDb};
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -25,78 +22,31 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// `openssl req` making a new P-256 key `key`, with `rest` after it.
+fn new_key_request(dir: &Path, key: &str, rest: &[&str]) {
+    let mut args = vec!["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key];
+    args.extend_from_slice(rest);
+    openssl(dir, &args);
+}
+
 /// A CA (`{name}.pem`, `{name}.key`) in `dir`.
 fn ca(dir: &Path, name: &str) {
     let (key, pem, subject) = (format!("{name}.key"), format!("{name}.pem"), format!("/CN={name}"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-        ],
-    );
+    new_key_request(dir, &key, &["-x509", "-out", &pem, "-days", "2", "-subj", &subject]);
 }
 
 /// A certificate `{name}.pem` / `{name}.key` for `localhost` signed by CA `ca`, for `usage`
 /// (`serverAuth` or `clientAuth`).
 fn leaf(dir: &Path, name: &str, ca: &str, usage: &str) {
-    let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
-    let ext = format!("{name}.ext");
-    std::fs::write(
-        dir.join(&ext),
-        format!("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n"),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
+    let (key, csr, pem, ext) =
+        (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
+    let extensions =
+        format!("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n");
+    std::fs::write(dir.join(&ext), extensions).unwrap();
+    new_key_request(dir, &key, &["-out", &csr, "-subj", &format!("/CN={name}")]);
+    let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
+    let sign = ["x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-CAcreateserial", "-out", &pem];
+    openssl(dir, &[&sign[..], &["-days", "2", "-extfile", &ext]].concat());
 }
 
 fn path(dir: &Path, file: &str) -> String {
@@ -161,17 +111,7 @@ async fn export_over_tls(ember: &Ember, ca: &Path, project: &str) {
         .with_tls_config(tls)
         .build()
         .expect("exporter");
-    let resource = Resource::builder_empty()
-        .with_attribute(KeyValue::new("openinference.project.name", project.to_owned()))
-        .build();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter).with_resource(resource).build();
-    tokio::task::spawn_blocking(move || {
-        provider.tracer("tls").in_span("over-tls", |_| {});
-        let _ = provider.force_flush();
-        let _ = provider.shutdown();
-    })
-    .await
-    .expect("export task");
+    export_one_span(exporter, project, "over-tls").await;
 }
 
 struct Pki {

@@ -1,5 +1,5 @@
 //! Accounts, in Phoenix's shapes: `GET /v1/user` (the caller), `GET/POST /v1/users` and
-//! `DELETE /v1/users/{user_id}` (admins).
+//! `DELETE /v1/users/{user_id}` (admins); and Ember's `PATCH /v1/users/{user_id}` (a user's role).
 
 use std::net::SocketAddr;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Routes {
         .get("/v1/users", Admin, list)
         .post("/v1/users", Admin, create)
         .delete("/v1/users/{user_id}", Admin, remove)
+        .patch("/v1/users/{user_id}", Admin, change_role)
 }
 
 /// A user as Phoenix's API writes one (never with its password).
@@ -198,4 +199,35 @@ async fn remove(
     state.auth.delete_user(id).await.map_err(auth_error)?;
     super::audit::record(&state, &principal, "user.delete", &format!("user:{}", user.username), json!({})).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleChange {
+    role: String,
+}
+
+/// `PATCH /v1/users/{user_id}` with `{"role": "MEMBER"}`: changes a user's global role, at once
+/// on this server. The last administrator cannot be demoted.
+async fn change_role(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+    JsonBody(body): JsonBody<RoleChange>,
+) -> ApiResult<Json<Value>> {
+    let role = Role::parse(&body.role)
+        .ok_or_else(|| ApiError::invalid(format!("{:?} is not a role (ADMIN, MEMBER or VIEWER)", body.role)))?;
+    let id = parse_global_id("User", &user_id)
+        .or_else(|| user_id.parse().ok())
+        .ok_or_else(|| ApiError::invalid("not a user id"))?;
+    let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("no user {user_id}")))?;
+    if user.role == Role::Admin.as_str() && role != Role::Admin && state.store.admin_count().await? <= 1 {
+        return Err(ApiError::forbidden("the last administrator cannot be demoted"));
+    }
+    state.store.set_user_role(id, role.as_str()).await?;
+    state.auth.forget_cached();
+    let detail = json!({ "from": user.role, "to": role.as_str() });
+    super::audit::record(&state, &principal, "user.role", &format!("user:{}", user.username), detail).await;
+    let updated = state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("no user {user_id}")))?;
+    Ok(Json(json!({ "data": user_json(&updated) })))
 }

@@ -91,6 +91,16 @@ function Users({ onChange }: { onChange: () => void }) {
       setError(errorMessage(err));
     }
   };
+  const changeRole = async (id: string, role: string) => {
+    try {
+      await rest('PATCH', `/v1/users/${encodeURIComponent(id)}`, { role });
+      setError(null);
+      onChange();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+    setReload((n) => n + 1);
+  };
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   return (
     <section className="pg-panel" data-testid="settings-users">
@@ -111,7 +121,16 @@ function Users({ onChange }: { onChange: () => void }) {
             <tr key={u.id} data-testid="user-row">
               <td>{u.username}</td>
               <td>{u.email}</td>
-              <td>{u.role}</td>
+              <td>
+                <select
+                  value={u.role}
+                  aria-label={`Role of ${u.username}`}
+                  data-testid="user-row-role"
+                  onChange={(e) => void changeRole(u.id, e.target.value)}
+                >
+                  {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+                </select>
+              </td>
               <td>{u.auth_method}</td>
             </tr>
           ))}
