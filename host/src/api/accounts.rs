@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use base64::engine::general_purpose::STANDARD;
@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::json_body::JsonBody;
 use super::page::Page;
+use super::params::Params;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::{Admin, Authenticated};
@@ -103,29 +104,21 @@ async fn change_password(
     Ok(Json(json!({ "data": user_json(&user) })))
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
+/// `GET /v1/users`: every user by id, paginated with a cursor (base64 of the next user id).
+async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(1000)?;
+    let from = params.cursor(|raw| {
+        let text = String::from_utf8(STANDARD.decode(raw).ok()?).ok()?;
+        text.parse::<i64>().ok()
+    })?;
+    let users = state.store.users(from.map_or(0, |id| id - 1), limit + 1).await?;
+    Ok(Page::split(users, limit).json(user_json, |next| STANDARD.encode(next.id.to_string())))
 }
 
-/// `GET /v1/users`: every user by id, paginated with a cursor (base64 of the next user id).
-async fn list(State(state): State<AppState>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit must be between 1 and 1000"));
-    }
-    let after = match page.cursor.as_deref() {
-        Some(cursor) => {
-            let decoded = STANDARD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok());
-            let from: i64 =
-                decoded.and_then(|text| text.parse().ok()).ok_or_else(|| ApiError::invalid("invalid cursor"))?;
-            from - 1
-        }
-        None => 0,
-    };
-    let users = state.store.users(after, limit + 1).await?;
-    Ok(Page::split(users, limit).json(user_json, |next| STANDARD.encode(next.id.to_string())))
+/// A user named by a path segment: a User GlobalID or a plain row id.
+pub(super) fn user_id(raw: &str) -> ApiResult<i64> {
+    parse_global_id("User", raw).or_else(|| raw.parse().ok()).ok_or_else(|| ApiError::invalid("not a user id"))
 }
 
 #[derive(Deserialize)]
@@ -189,9 +182,7 @@ async fn remove(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = parse_global_id("User", &user_id)
-        .or_else(|| user_id.parse().ok())
-        .ok_or_else(|| ApiError::invalid("not a user id"))?;
+    let id = self::user_id(&user_id)?;
     let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("no user {user_id}")))?;
     if user.role == Role::Admin.as_str() && state.store.admin_count().await? <= 1 {
         return Err(ApiError::forbidden("the last administrator cannot be deleted"));
@@ -217,9 +208,7 @@ async fn change_role(
 ) -> ApiResult<Json<Value>> {
     let role = Role::parse(&body.role)
         .ok_or_else(|| ApiError::invalid(format!("{:?} is not a role (ADMIN, MEMBER or VIEWER)", body.role)))?;
-    let id = parse_global_id("User", &user_id)
-        .or_else(|| user_id.parse().ok())
-        .ok_or_else(|| ApiError::invalid("not a user id"))?;
+    let id = self::user_id(&user_id)?;
     let user = state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("no user {user_id}")))?;
     if user.role == Role::Admin.as_str() && role != Role::Admin && state.store.admin_count().await? <= 1 {
         return Err(ApiError::forbidden("the last administrator cannot be demoted"));

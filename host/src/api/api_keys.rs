@@ -3,7 +3,7 @@
 //! admins). Ember adds a `scope` (`ingest`, `read`, `write`, `admin`; default `admin`, meaning
 //! everything the owner may do). A key's secret is in the creation answer and nowhere else.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::accounts::auth_error;
 use super::json_body::JsonBody;
 use super::page::Page;
+use super::params::Params;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::{Admin, Authenticated};
@@ -172,22 +173,11 @@ async fn delete_own(
     delete(&state, &principal, KeyKind::User, &id, Some(user_id)).await
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
 /// `GET /v1/users/api_keys`: every user's keys with their owners, paginated.
-async fn list_all_users(State(state): State<AppState>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit must be between 1 and 1000"));
-    }
-    let after = match page.cursor.as_deref() {
-        Some(cursor) => parse_global_id("UserApiKey", cursor).ok_or_else(|| ApiError::invalid("invalid cursor"))? - 1,
-        None => 0,
-    };
+async fn list_all_users(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(1000)?;
+    let after = params.cursor(|raw| parse_global_id("UserApiKey", raw))?.map_or(0, |id| id - 1);
     let keys = state.store.api_keys(KeyKind::User.as_str(), None, after, limit + 1).await?;
     let view = |key: &ApiKeyRow| {
         let mut value = key_json(KeyKind::User, key);

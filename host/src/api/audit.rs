@@ -1,11 +1,11 @@
 //! The audit log: an append-only record of changes that decide trust (accounts, keys, plugins,
 //! grants, the pipeline, secrets), read by admins at `GET /v1/audit`.
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::params::Params;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::Admin;
@@ -24,20 +24,17 @@ pub(crate) async fn record(state: &AppState, principal: &Principal, action: &str
     }
 }
 
-#[derive(Deserialize)]
-struct Page {
-    /// Entries older than this id.
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 /// `GET /v1/audit`: newest first; `next_cursor` is the `before` of the next page.
-async fn list(State(state): State<AppState>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit must be between 1 and 1000"));
-    }
-    let entries = state.store.audit_entries(page.before, limit).await?;
+async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.limit(1000)?;
+    let before = match params.get("before") {
+        Some(raw) => Some(
+            raw.parse::<i64>().map_err(|_| ApiError::invalid(format!("before must be an entry id, got {raw:?}")))?,
+        ),
+        None => None,
+    };
+    let entries = state.store.audit_entries(before, limit).await?;
     let next = (entries.len() as i64 == limit).then(|| entries.last().map(|entry| entry.id)).flatten();
     let data: Vec<Value> = entries
         .iter()

@@ -8,13 +8,14 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::accounts::user_id;
 use super::json_body::JsonBody;
 use super::projects::resolve;
 use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::Permission::Admin;
 use crate::auth::{Principal, Role};
-use crate::ids::{global_id, parse_global_id};
+use crate::ids::global_id;
 use crate::store::MemberRow;
 
 /// The membership routes.
@@ -31,10 +32,6 @@ fn member_json(member: &MemberRow) -> Value {
         "username": member.username,
         "role": member.role,
     })
-}
-
-fn user_id(raw: &str) -> ApiResult<i64> {
-    parse_global_id("User", raw).or_else(|| raw.parse().ok()).ok_or_else(|| ApiError::invalid("not a user id"))
 }
 
 /// `GET /v1/projects/{p}/members`: the project's members; empty when every user sees it.

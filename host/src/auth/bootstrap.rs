@@ -34,15 +34,21 @@ impl Auth {
             return Ok(Bootstrap::Done);
         }
         if let Some(password) = initial_password.filter(|password| !password.is_empty()) {
-            self.create_user(UserInput {
-                username: ADMIN_USERNAME,
-                email: ADMIN_EMAIL,
-                role: Role::Admin,
-                password: Some(password),
-                password_needs_reset: true,
-            })
-            .await?;
-            return Ok(Bootstrap::AdminCreated);
+            let created = self
+                .create_user(UserInput {
+                    username: ADMIN_USERNAME,
+                    email: ADMIN_EMAIL,
+                    role: Role::Admin,
+                    password: Some(password),
+                    password_needs_reset: true,
+                })
+                .await;
+            return match created {
+                Ok(_) => Ok(Bootstrap::AdminCreated),
+                // Another replica on the same database created it first.
+                Err(AuthError::Store(crate::store::StoreError::UserExists(_))) => Ok(Bootstrap::Done),
+                Err(err) => Err(err),
+            };
         }
         let setup = token::generate(TokenKind::Access);
         let file = working_dir.join("admin-setup-token");
