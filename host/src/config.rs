@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::store::SqliteSync;
+
 /// How the server listens, stores and buffers.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -82,6 +84,24 @@ pub struct ServeConfig {
     /// Most spans the writer commits in one transaction.
     #[arg(long, env = "EMBER_BATCH_SPANS", default_value_t = 4_000)]
     pub batch_spans: usize,
+    /// Seconds an export waits for the commit of its spans before it is answered 503 /
+    /// UNAVAILABLE (its spans stay queued; the client's retry is deduplicated).
+    #[arg(long, env = "EMBER_INGEST_ACK_TIMEOUT_SECONDS", default_value_t = 5)]
+    pub ingest_ack_timeout_seconds: u64,
+    /// SQLite's `synchronous` setting: `full` makes every acknowledged span survive power loss,
+    /// `normal` only a crash of the process (a little faster).
+    #[arg(long, env = "EMBER_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_synchronous: SqliteSync,
+    /// Days of traces a project without a retention policy keeps (0 or unset: all of them);
+    /// Phoenix's `PHOENIX_DEFAULT_RETENTION_POLICY_DAYS` is read too.
+    #[arg(long, env = "EMBER_DEFAULT_RETENTION_DAYS")]
+    pub default_retention_days: Option<f64>,
+    /// Seconds between two retention sweeps.
+    #[arg(long, env = "EMBER_RETENTION_SWEEP_SECONDS", default_value_t = 600)]
+    pub retention_sweep_seconds: u64,
+    /// Traces the retention sweeper deletes per transaction.
+    #[arg(long, env = "EMBER_RETENTION_BATCH_TRACES", default_value_t = 500)]
+    pub retention_batch_traces: i64,
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -247,6 +267,18 @@ impl ServeConfig {
             concurrency: self.eval_concurrency.unwrap_or(defaults.concurrency).max(1),
             lease: std::time::Duration::from_secs(self.eval_lease_seconds.max(1)),
             ..defaults
+        }
+    }
+
+    /// How the retention sweeper runs, and the rule of projects without a policy.
+    pub fn sweeper_config(&self) -> crate::lifecycle::SweeperConfig {
+        let phoenix = || std::env::var("PHOENIX_DEFAULT_RETENTION_POLICY_DAYS").ok()?.trim().parse::<f64>().ok();
+        let days = self.default_retention_days.or_else(phoenix).filter(|days| *days > 0.0);
+        crate::lifecycle::SweeperConfig {
+            interval: std::time::Duration::from_secs(self.retention_sweep_seconds.max(1)),
+            batch_traces: self.retention_batch_traces.max(1),
+            default_rule: crate::store::RetentionRule { max_days: days, ..Default::default() },
+            ..Default::default()
         }
     }
 

@@ -1,9 +1,10 @@
 //! Ember's server: OTLP ingestion, storage, the Phoenix-compatible REST API, GraphQL and the web
 //! UI, with sandboxed Wasm plugins.
 //!
-//! A span travels `ingest` (decode, OpenInference mapping) → `ingest::queue` (bounded,
-//! acknowledges) → `ingest::writer` (one transaction per batch) → `store` (SQLite or PostgreSQL)
-//! → `api` (REST, GraphQL and UI reads).
+//! A span travels `ingest` (decode, OpenInference mapping) → `ingest::queue` (bounded) →
+//! `ingest::writer` (one transaction per batch; the export is acknowledged after its commit) →
+//! `store` (SQLite or PostgreSQL) → `api` (REST, GraphQL and UI reads), until `lifecycle`'s
+//! retention sweeper deletes it.
 //!
 //! # Module map
 //!
@@ -14,7 +15,7 @@
 //! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
 //! | server | `server`, `config`, `exposure` | wiring, shutdown order, whether a configuration may serve (auth switch against the bound address) |
 //! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
-//! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live`, `auth` (accounts, keys, sessions, roles and permissions) | what the routes do |
+//! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live`, `auth` (accounts, keys, sessions, roles and permissions), `lifecycle` (retention sweeper) | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
 //! | store | `store` | SQL for both dialects, typed storage faults |
 //! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer`, `supervise` (restarts long-lived tasks), `body_read` (why a request body could not be read), `tls` (the listeners' certificates, reloaded on change) | shared by all |
@@ -40,6 +41,7 @@ pub mod evaluation;
 pub mod exposure;
 pub mod ids;
 pub mod ingest;
+pub mod lifecycle;
 pub mod live;
 pub mod log_writer;
 pub mod metrics;

@@ -40,6 +40,14 @@ pub struct Metrics {
     pub batch_spans: Histogram,
     /// Seconds per batch transaction.
     pub batch_seconds: Histogram,
+    /// Spans and traces the retention sweeper deleted.
+    pub retention_deleted_spans: Counter,
+    pub retention_deleted_traces: Counter,
+    /// Seconds per retention sweep (every project once).
+    pub retention_sweep_seconds: Histogram,
+    /// Seconds from a batch being queued to its commit: what durable acknowledgement adds to an
+    /// export's latency.
+    pub ack_seconds: Histogram,
     /// Spans stored.
     pub spans_written: Counter,
     /// Spans ignored because their span id was already stored.
@@ -92,6 +100,25 @@ impl Metrics {
         let queue_capacity = Gauge::default();
         let batch_spans = Histogram::new(exponential_buckets(1.0, 4.0, 9));
         let batch_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let ack_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let retention_deleted_spans = Counter::default();
+        let retention_deleted_traces = Counter::default();
+        let retention_sweep_seconds = Histogram::new(exponential_buckets(0.001, 4.0, 10));
+        registry.register(
+            "retention_deleted_spans",
+            "Spans deleted by retention policies",
+            retention_deleted_spans.clone(),
+        );
+        registry.register(
+            "retention_deleted_traces",
+            "Traces deleted by retention policies",
+            retention_deleted_traces.clone(),
+        );
+        registry.register(
+            "retention_sweep_seconds",
+            "Duration of one retention sweep over every project",
+            retention_sweep_seconds.clone(),
+        );
         let spans_written = Counter::default();
         let spans_duplicate = Counter::default();
         let write_errors = Family::<Labels, Counter>::default();
@@ -143,6 +170,11 @@ impl Metrics {
         );
         registry.register("writer_batch_spans", "Spans per committed batch", batch_spans.clone());
         registry.register("writer_batch_seconds", "Duration of one batch transaction", batch_seconds.clone());
+        registry.register(
+            "ingest_ack_seconds",
+            "Time from a batch being queued to its commit (when its export is acknowledged)",
+            ack_seconds.clone(),
+        );
         registry.register("writer_spans_written", "Spans stored", spans_written.clone());
         registry.register(
             "writer_spans_duplicate",
@@ -181,6 +213,10 @@ impl Metrics {
             queue_capacity,
             batch_spans,
             batch_seconds,
+            ack_seconds,
+            retention_deleted_spans,
+            retention_deleted_traces,
+            retention_sweep_seconds,
             spans_written,
             spans_duplicate,
             write_errors,

@@ -79,7 +79,9 @@ impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let exposure = crate::exposure::check_from_env(&config)?;
-        let store = Store::connect(config.database_url.as_deref(), &config.working_dir()).await?;
+        let store =
+            Store::connect_with(config.database_url.as_deref(), &config.working_dir(), config.sqlite_synchronous)
+                .await?;
         let mut settings = config.auth_settings(exposure == Exposure::Authenticated);
         settings.oidc_providers = crate::auth::providers_from(std::env::vars())?;
         let auth = Auth::new(store.clone(), settings);
@@ -137,7 +139,8 @@ impl Server {
             events.clone(),
             config.fault_writer_panics,
         );
-        let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes);
+        let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes)
+            .with_ack_timeout(Duration::from_secs(config.ingest_ack_timeout_seconds.max(1)));
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
         let jobs = crate::evaluation::JobSignal::default();
@@ -165,6 +168,7 @@ impl Server {
             auth: auth.clone(),
             protect_metrics: config.protect_metrics,
             allowed_origins: config.allowed_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
+            default_retention: config.sweeper_config().default_rule,
         };
         let task_watch = supervisor.spawn_restarting("prompt-task-watch", move || {
             let tasks = tasks.clone();
@@ -176,6 +180,8 @@ impl Server {
                 }
             }
         });
+        let sweeper = crate::lifecycle::Sweeper::new(store.clone(), state.metrics.clone(), config.sweeper_config());
+        let sweeping = supervisor.spawn_restarting("retention-sweeper", move || sweeper.clone().run());
         let worker = crate::evaluation::Worker::spawn(
             &supervisor,
             store.clone(),
@@ -243,6 +249,7 @@ impl Server {
             }
         };
         task_watch.abort();
+        sweeping.abort();
         if let Some(tls_watch) = tls_watch {
             tls_watch.abort();
         }

@@ -1,5 +1,6 @@
 //! A stalled database turns into explicit backpressure (503 + Retry-After, RESOURCE_EXHAUSTED),
-//! and every acknowledged span is stored once the database is back.
+//! exports wait for the commit of their spans before they are acknowledged, and every
+//! acknowledged span is stored once the database is back.
 
 use std::time::Duration;
 
@@ -48,20 +49,46 @@ async fn unlock(lock: WriteLock) {
     }
 }
 
+/// `ember_ingest_queue_depth_spans` from `/metrics`.
+async fn queue_depth(ember: &Ember) -> String {
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let line = metrics.lines().find(|line| line.starts_with("ember_ingest_queue_depth_spans "));
+    line.unwrap_or_default().to_owned()
+}
+
 async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else { return };
-    let ember = Ember::start_with(&db, &[("EMBER_QUEUE_CAPACITY", "100")]).await;
+    let env = [("EMBER_QUEUE_CAPACITY", "100"), ("EMBER_INGEST_ACK_TIMEOUT_SECONDS", "120")];
+    let ember = Ember::start_with(&db, &env).await;
     let lock = lock_writes(&db).await;
     let mut generator = TraceGenerator::new();
     let mut acknowledged = Vec::new();
 
     // 40 spans each: two fit in a queue of 100 while the writer is stalled, the third does not.
+    // The two wait for their commit: nothing is acknowledged while the database is locked.
+    let mut waiting = Vec::new();
     for _ in 0..2 {
         let request = generator.request(10, "pressure");
-        let (status, _, _) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
-        assert_eq!(status, 200);
         acknowledged.extend(ember_workload::span_ids(&request));
+        let (client, url) = (ember.client.clone(), ember.url("/v1/traces"));
+        waiting.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .header("content-type", "application/x-protobuf")
+                .body(request.encode_to_vec())
+                .send()
+                .await
+                .expect("POST /v1/traces");
+            response.status().as_u16()
+        }));
     }
+    let queued = std::time::Instant::now();
+    while queue_depth(&ember).await != "ember_ingest_queue_depth_spans 80" {
+        assert!(queued.elapsed() < Duration::from_secs(30), "the two exports were never queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(waiting.iter().all(|task| !task.is_finished()), "acknowledged before the spans were committed");
     let refused = generator.request(10, "pressure");
     let (status, headers, body) = post_protobuf(&ember, refused.encode_to_vec(), &[]).await;
     assert_eq!(status, 503);
@@ -79,7 +106,9 @@ async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
     assert!(metrics.contains(r#"ember_ingest_requests_rejected_total{reason="queue_full"} 2"#));
 
     unlock(lock).await;
-    ember.wait_for_spans("pressure", 80).await;
+    for task in waiting {
+        assert_eq!(task.await.expect("export task"), 200, "acknowledged once committed");
+    }
     let stored = db.stored_span_ids().await;
     assert!(acknowledged.iter().all(|id| stored.contains(id)), "every acknowledged span stored");
     assert_eq!(stored.len(), 80, "the refused request was not half-stored");
@@ -92,4 +121,29 @@ async fn full_queue_pushes_back_and_loses_nothing(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(full_queue_pushes_back_and_loses_nothing);
+/// A commit that does not come in time: the export is refused with a retryable 503 (not
+/// acknowledged), its spans are still written once the database is back, and the client's retry
+/// of the same spans is acknowledged without storing them twice.
+async fn a_late_commit_is_not_acknowledged(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let ember = Ember::start_with(&db, &[("EMBER_INGEST_ACK_TIMEOUT_SECONDS", "1")]).await;
+    let lock = lock_writes(&db).await;
+    let request = TraceGenerator::new().request(10, "late");
+    let (status, headers, body) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
+    assert_eq!(status, 503);
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body = tonic_types::Status::decode(body).expect("a google.rpc.Status body");
+    assert_eq!(body.code, tonic::Code::Unavailable as i32);
+    assert!(body.message.contains("not yet stored"), "{}", body.message);
+
+    unlock(lock).await;
+    ember.wait_for_spans("late", 40).await;
+    let (status, _, _) = post_protobuf(&ember, request.encode_to_vec(), &[]).await;
+    assert_eq!(status, 200, "the retry is acknowledged");
+    let metrics = ember.client.get(ember.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("ember_writer_spans_duplicate_total 40"), "the retry was deduplicated:\n{metrics}");
+    assert_eq!(db.stored_span_ids().await.len(), 40);
+    db.cleanup().await;
+}
+
+on_both_backends!(full_queue_pushes_back_and_loses_nothing, a_late_commit_is_not_acknowledged);

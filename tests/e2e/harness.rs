@@ -91,6 +91,22 @@ impl TestDb {
         rows.into_iter().map(|(id,)| id).collect()
     }
 
+    /// The single integer a query returns (a `count(*)`), read straight from the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let url = self.direct_url();
+        let (count,): (i64,) = match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");
+                sqlx::query_as(sql).fetch_one(&mut conn).await.expect("select")
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&url).await.expect("open postgres");
+                sqlx::query_as(sql).fetch_one(&mut conn).await.expect("select")
+            }
+        };
+        count
+    }
+
     /// All text stored for spans (names, messages, inputs, outputs, attributes, events), read
     /// straight from the database: what a redaction test searches for leaks.
     pub async fn stored_text(&self) -> String {
@@ -306,6 +322,12 @@ impl Ember {
         #[allow(unsafe_code)]
         let rc = unsafe { libc::kill(self.pid(), libc::SIGTERM) };
         assert_eq!(rc, 0, "SIGTERM delivered");
+    }
+
+    /// Kills the process with SIGKILL (no chance to drain or flush anything) and reaps it.
+    pub async fn kill_9(mut self) {
+        self.child.start_kill().expect("SIGKILL delivered");
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("dies at once").expect("wait");
     }
 
     /// Waits for the process to exit and returns whether it exited successfully.

@@ -88,9 +88,10 @@ impl From<StoreError> for ApiError {
             | StoreError::PluginInUse { .. }
             | StoreError::PluginNameReserved(_)
             | StoreError::EvaluatorExists(_) => Self::conflict(err.to_string()),
-            StoreError::DatasetExists(_) | StoreError::RunExists | StoreError::UserExists(_) => {
-                Self::conflict(err.to_string())
-            }
+            StoreError::DatasetExists(_)
+            | StoreError::RunExists
+            | StoreError::UserExists(_)
+            | StoreError::PolicyExists(_) => Self::conflict(err.to_string()),
             other => {
                 tracing::error!(error = %other, "store error while serving a request");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "database error".into() }

@@ -29,6 +29,7 @@ mod projects;
 mod prompt_tasks;
 mod prompts;
 mod registry;
+mod retention;
 pub mod routes;
 mod secrets;
 mod sessions;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth2::routes())
         .merge(audit::routes())
         .merge(project_members::routes())
+        .merge(retention::routes())
         .merge(crate::api::graphql::routes(&state))
         .get("/arize_phoenix_version", Open, system::version)
         .get("/healthz", Open, system::healthz)

@@ -42,6 +42,8 @@ pub struct AppState {
     pub protect_metrics: bool,
     /// Origins allowed to call the API from a browser (`EMBER_ALLOWED_ORIGINS`).
     pub allowed_origins: Vec<String>,
+    /// The retention rule of projects without a policy (`EMBER_DEFAULT_RETENTION_DAYS`).
+    pub default_retention: crate::store::RetentionRule,
 }
 
 impl FromRef<AppState> for crate::api::ui::UiAssets {

@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     env.extend(args.server_env.iter().cloned());
     let mut spawned = match &args.url {
         Some(_) => None,
-        None => Some(spawn_server("ember-evalbench", args.database_url.as_deref(), &env).await?),
+        None => Some(spawn_server("ember-evalbench", None, args.database_url.as_deref(), &env).await?),
     };
     let url = args.url.clone().or_else(|| spawned.as_ref().map(|s| s.url.clone())).context("no url")?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;

@@ -1,5 +1,6 @@
 //! `ember-loadgen`: sends realistic OpenInference traces over OTLP/HTTP and reports end-to-end
-//! throughput (sent → committed and queryable) and the server's memory.
+//! throughput (sent → committed and queryable, and with `--read-back` → every span read back
+//! through the REST API), export latency and the server's memory.
 //!
 //! By default it starts its own `ember serve` (the binary beside this one) on a fresh SQLite
 //! database; `--url` targets a running server instead.
@@ -12,10 +13,24 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use prost::Message;
 
+#[path = "support/send.rs"]
+mod send;
 #[path = "support/spawn.rs"]
 mod spawn;
-use ember_workload::{TraceGenerator, SPANS_PER_TRACE};
+#[path = "support/sweep.rs"]
+mod sweep;
+use ember_workload::{SpanSize, TraceGenerator, SPANS_PER_TRACE};
+use send::{send, Load};
 use spawn::{rss_kib, spawn_server};
+
+/// The workload's span size.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Size {
+    /// About 1.4 KB per span.
+    Standard,
+    /// About 2.6 KB per span (1–2 KB LLM input and output, longer retrieval documents).
+    Large,
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "ember-loadgen", about = "OTLP load generator for Ember")]
@@ -48,6 +63,44 @@ struct Args {
     /// With `--auth`, time this many password logins (at `--concurrency`) after the run.
     #[arg(long, default_value_t = 0)]
     logins: usize,
+    /// How much text each span carries.
+    #[arg(long, value_enum, default_value_t = Size::Standard)]
+    size: Size,
+    /// After the spans are stored, read every one back through `GET /v1/projects/{p}/spans`
+    /// (pages of 1,000) and count that time in the end-to-end figure.
+    #[arg(long)]
+    read_back: bool,
+    /// Measure ingest while the retention sweeper deletes a backlog of this many spans (see
+    /// `support/sweep.rs`); `--spans` is then the size of each measured phase.
+    #[arg(long)]
+    sweep_backlog: Option<usize>,
+    /// The `ember` binary to start (another build, to compare against) [default: the one beside
+    /// this tool].
+    #[arg(long)]
+    server_bin: Option<std::path::PathBuf>,
+}
+
+/// Reads every span of `project` back, 1,000 per page; returns how many.
+async fn read_back(client: &reqwest::Client, url: &str, project: &str) -> anyhow::Result<u64> {
+    let (mut count, mut cursor) = (0u64, None::<String>);
+    loop {
+        let mut params = vec![("limit", "1000")];
+        if let Some(cursor) = &cursor {
+            params.push(("cursor", cursor));
+        }
+        let page_url = reqwest::Url::parse_with_params(&format!("{url}/v1/projects/{project}/spans"), &params)?;
+        let response = client.get(page_url).send().await?;
+        if !response.status().is_success() {
+            bail!("reading spans back failed with {}", response.status());
+        }
+        let body = response.bytes().await?;
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        count += page["data"].as_array().map_or(0, Vec::len) as u64;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return Ok(count),
+        }
+    }
 }
 
 /// The started server's first administrator password under `--auth`.
@@ -110,13 +163,19 @@ async fn written(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut server_env = args.server_env.clone();
+    if args.sweep_backlog.is_some() {
+        server_env.push("EMBER_RETENTION_SWEEP_SECONDS=1".to_owned());
+    }
     if args.auth {
         server_env.push("EMBER_ENABLE_AUTH=true".to_owned());
         server_env.push(format!("EMBER_ADMIN_INITIAL_PASSWORD={ADMIN_PASSWORD}"));
     }
     let mut spawned = match &args.url {
         Some(_) => None,
-        None => Some(spawn_server("ember-loadgen", args.database_url.as_deref(), &server_env).await?),
+        None => Some(
+            spawn_server("ember-loadgen", args.server_bin.as_deref(), args.database_url.as_deref(), &server_env)
+                .await?,
+        ),
     };
     let url = args.url.clone().or_else(|| spawned.as_ref().map(|s| s.url.clone())).context("no url")?;
     let mut headers = reqwest::header::HeaderMap::new();
@@ -129,49 +188,24 @@ async fn main() -> anyhow::Result<()> {
         reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).default_headers(headers).build()?;
     let baseline = written(&client, &url).await?;
 
-    let requests = args.spans.div_ceil(args.traces_per_request * SPANS_PER_TRACE);
-    let total_spans = (requests * args.traces_per_request * SPANS_PER_TRACE) as u64;
-    let next_request = Arc::new(AtomicU64::new(0));
-    let retries = Arc::new(AtomicU64::new(0));
+    let size = match args.size {
+        Size::Standard => SpanSize::Standard,
+        Size::Large => SpanSize::Large,
+    };
+    let bytes_per_span = {
+        let sample = TraceGenerator::of_size(size).request(args.traces_per_request, &args.project);
+        sample.encoded_len() / (args.traces_per_request * SPANS_PER_TRACE).max(1)
+    };
+    let load = Load { traces_per_request: args.traces_per_request, concurrency: args.concurrency, size, aged_days: 0 };
+    if let Some(backlog) = args.sweep_backlog {
+        return sweep::measure(&client, &url, &args.project, backlog, args.spans, load).await;
+    }
     let started = Instant::now();
-    let mut senders = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, url, project) = (client.clone(), url.clone(), args.project.clone());
-        let (next_request, retries) = (next_request.clone(), retries.clone());
-        let traces = args.traces_per_request;
-        senders.push(tokio::spawn(async move {
-            let mut generator = TraceGenerator::new();
-            while next_request.fetch_add(1, Ordering::Relaxed) < requests as u64 {
-                let body = generator.request(traces, &project).encode_to_vec();
-                // Back off like an OTLP exporter: exponentially, capped by the server's Retry-After.
-                let mut backoff = Duration::from_millis(5);
-                loop {
-                    let response = client
-                        .post(format!("{url}/v1/traces"))
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    match response.status().as_u16() {
-                        200 => break,
-                        503 => {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(1));
-                        }
-                        status => bail!("export failed with {status}: {}", response.text().await.unwrap_or_default()),
-                    }
-                }
-            }
-            anyhow::Ok(())
-        }));
-    }
-    let mut peak_rss = 0;
     let server_pid = spawned.as_ref().and_then(|s| s.child.id());
-    for sender in senders {
-        sender.await??;
-    }
-    let acknowledged = started.elapsed();
+    let sent = send(&client, &url, &args.project, args.spans, load).await?;
+    let (total_spans, requests) = (sent.spans, sent.requests);
+    let mut peak_rss = 0;
+    let acknowledged = sent.elapsed;
     loop {
         if let Some((_, hwm)) = server_pid.and_then(rss_kib) {
             peak_rss = peak_rss.max(hwm);
@@ -184,6 +218,17 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let stored = started.elapsed();
+    let read = if args.read_back {
+        let reading = Instant::now();
+        let count = read_back(&client, &url, &args.project).await?;
+        if count < total_spans {
+            bail!("read back {count} spans of {total_spans}");
+        }
+        Some(reading.elapsed())
+    } else {
+        None
+    };
     let elapsed = started.elapsed();
     // Queryable: the newest span of the project is readable through the REST API.
     let page: serde_json::Value = serde_json::from_str(
@@ -195,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
     let rss = server_pid.and_then(rss_kib);
     let spans_per_second = total_spans as f64 / elapsed.as_secs_f64();
     println!(
-        "spans sent:          {total_spans} in {requests} requests of {} spans",
+        "spans sent:          {total_spans} in {requests} requests of {} spans, {bytes_per_span} bytes each",
         args.traces_per_request * SPANS_PER_TRACE
     );
     println!(
@@ -203,9 +248,22 @@ async fn main() -> anyhow::Result<()> {
         acknowledged.as_secs_f64(),
         total_spans as f64 / acknowledged.as_secs_f64()
     );
-    println!("queryable after:     {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "stored after:        {:.2} s ({:.0} spans/s)",
+        stored.as_secs_f64(),
+        total_spans as f64 / stored.as_secs_f64()
+    );
+    if let Some(read) = read {
+        println!(
+            "read back in:        {:.2} s ({:.0} spans/s)",
+            read.as_secs_f64(),
+            total_spans as f64 / read.as_secs_f64()
+        );
+    }
+    let (p50, p99) = (sent.latency(0.5), sent.latency(0.99));
+    println!("export latency:      p50 {:.1} ms, p99 {:.1} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
     println!("end-to-end:          {spans_per_second:.0} spans/s");
-    println!("503 retries:         {}", retries.load(Ordering::Relaxed));
+    println!("503 retries:         {}", sent.retries);
     if let Some((now, _)) = rss {
         println!(
             "server RSS:          {:.1} MiB now, {:.1} MiB peak",
@@ -227,9 +285,13 @@ async fn main() -> anyhow::Result<()> {
             "auth": args.auth,
             "logins_per_second": logins_per_second,
             "spans": total_spans,
+            "bytes_per_span": bytes_per_span,
+            "read_back_seconds": read.map(|read| read.as_secs_f64()),
+            "latency_p50_ms": p50.as_secs_f64() * 1e3,
+            "latency_p99_ms": p99.as_secs_f64() * 1e3,
             "seconds": elapsed.as_secs_f64(),
             "spans_per_second": spans_per_second,
-            "retries": retries.load(Ordering::Relaxed),
+            "retries": sent.retries,
             "rss_peak_mib": rss.map(|r| r.1 as f64 / 1024.0),
         })
     );

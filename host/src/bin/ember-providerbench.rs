@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         "EMBER_SECRET=providerbench-secret-passphrase".to_owned(),
         "EMBER_PROVIDER_CONCURRENCY=64".to_owned(),
     ];
-    let spawned = spawn_server("ember-providerbench", args.database_url.as_deref(), &env).await?;
+    let spawned = spawn_server("ember-providerbench", None, args.database_url.as_deref(), &env).await?;
     let url = spawned.url.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
     call(

@@ -1,4 +1,5 @@
-//! Ingestion: OTLP over gRPC and HTTP, decoded and mapped, then handed to the queue.
+//! Ingestion: OTLP over gRPC and HTTP, decoded and mapped, then handed to the queue; a request is
+//! answered once the writer has committed its spans (see `writer.rs`).
 
 pub mod compression;
 pub mod grpc;
@@ -11,6 +12,7 @@ pub mod write_health;
 pub mod writer;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
@@ -22,6 +24,7 @@ use crate::ingest::queue::{QueueError, SpanQueue};
 use crate::metrics::Metrics;
 use crate::model::SpanRecord;
 use crate::plugins::{Pipeline, PipelineError};
+use crate::store::StorageFault;
 
 /// Bodies above this size are decoded on the blocking pool, so that a big export does not stall
 /// the async workers that serve other requests.
@@ -40,7 +43,13 @@ pub struct Ingestor {
     pub max_body_bytes: usize,
     /// Redactors and span processors run on every decoded batch; replaced whole on change.
     pipeline: Arc<std::sync::RwLock<Arc<Pipeline>>>,
+    /// How long a request waits for the commit of its spans before it is answered 503.
+    ack_timeout: Duration,
 }
+
+/// How long a request waits for its spans' commit unless configured otherwise: well inside the
+/// OpenTelemetry exporters' default 10 s timeout, so that they hear a retryable answer.
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The wire encoding of an export request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +71,19 @@ pub enum IngestError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Body(#[from] crate::body_read::BodyReadError),
+    /// The spans were queued but not committed in time (the fault the writer last saw, if any):
+    /// they are written once the store heals, and the client's retry is deduplicated.
+    #[error("{}", not_stored_message(*.0))]
+    NotStored(Option<StorageFault>),
     #[error("decoder task failed")]
     Internal,
+}
+
+fn not_stored_message(fault: Option<StorageFault>) -> String {
+    match fault {
+        Some(fault) => format!("spans not yet stored: {}", fault.refusal()),
+        None => "spans not yet stored: the database is slow to commit them; retry later".to_owned(),
+    }
 }
 
 impl Ingestor {
@@ -71,7 +91,14 @@ impl Ingestor {
     pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let decoders = Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1)));
-        Self { queue, metrics, decoders, max_body_bytes, pipeline: Arc::default() }
+        Self { queue, metrics, decoders, max_body_bytes, pipeline: Arc::default(), ack_timeout: DEFAULT_ACK_TIMEOUT }
+    }
+
+    /// The same ingestor, answering 503 to a request whose spans are not committed within
+    /// `timeout`.
+    pub fn with_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
     }
 
     /// The ingest pipeline in force.
@@ -86,7 +113,8 @@ impl Ingestor {
         }
     }
 
-    /// Decodes one request body and queues its valid spans; the reply lists rejected spans.
+    /// Decodes one request body, queues its valid spans and waits until they are committed; the
+    /// reply lists rejected spans.
     pub async fn export(
         &self,
         body: Bytes,
@@ -98,7 +126,7 @@ impl Ingestor {
         // Refused before any work when the queue cannot take even the compressed body, so that a
         // full queue does not burn CPU inflating and decoding requests it is going to refuse.
         self.check_room(1, body.len())?;
-        let _decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
+        let decoding = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
         let pipeline = self.pipeline();
         // Plugin calls are CPU-bound and may run for their whole deadline: never on async workers.
         let large = body.len() > INLINE_DECODE_LIMIT || compression != Compression::None || !pipeline.is_empty();
@@ -122,13 +150,14 @@ impl Ingestor {
             decode()
         };
         let (decoded, size) = decoded.map_err(|err| self.refused(err))?;
-        self.accept(decoded, size, transport)
+        drop(decoding);
+        self.accept(decoded, size, transport).await
     }
 
     /// Queues spans the server made itself (a recorded provider call) as if an exporter had sent
     /// them in one request: the same pipeline, queue backpressure, acknowledgement (`Ok` once
-    /// queued) and metrics as [`Ingestor::export`], without an encoding to go through. Returns the
-    /// spans as queued, after the pipeline.
+    /// committed) and metrics as [`Ingestor::export`], without an encoding to go through. Returns
+    /// the spans as stored, after the pipeline.
     pub async fn ingest_records(
         &self,
         spans: Vec<SpanRecord>,
@@ -136,7 +165,7 @@ impl Ingestor {
     ) -> Result<Vec<SpanRecord>, IngestError> {
         let size = spans.iter().map(SpanRecord::text_bytes).sum();
         self.check_room(spans.len(), size)?;
-        let _processing = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
+        let processing = self.decoders.acquire().await.map_err(|_| IngestError::Internal)?;
         let pipeline = self.pipeline();
         let mut decoded = Decoded::default();
         decoded.spans = spans;
@@ -149,8 +178,9 @@ impl Ingestor {
             .map_err(|_| IngestError::Internal)?;
             decoded = processed.map_err(|err| self.refused(err.into()))?;
         }
+        drop(processing);
         let queued = decoded.spans.clone();
-        self.accept(decoded, size, transport)?;
+        self.accept(decoded, size, transport).await?;
         Ok(queued)
     }
 
@@ -193,26 +223,43 @@ impl Ingestor {
         err
     }
 
-    fn accept(
+    /// Queues the decoded spans and waits for their commit: the acknowledgement is only sent for
+    /// spans that are durable.
+    async fn accept(
         &self,
         decoded: Decoded,
         size: usize,
         transport: &'static str,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        let accepted = decoded.spans.len() as u64;
-        let partial_success = (decoded.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: decoded.rejected,
-            error_message: decoded.error_message(),
-        });
-        if let Err(err) = self.queue.push(decoded.spans, size) {
-            let reason = match err {
-                QueueError::Full => "queue_full",
-                QueueError::Storage(fault) => fault.as_str(),
-                QueueError::Closed => "shutting_down",
-            };
-            self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
-            return Err(err.into());
+        let mut accepted = decoded.spans.len() as u64;
+        let (mut rejected, mut error_message) = (decoded.rejected, decoded.error_message());
+        let receipt = match self.queue.push(decoded.spans, size) {
+            Ok(receipt) => receipt,
+            Err(err) => {
+                let reason = match err {
+                    QueueError::Full => "queue_full",
+                    QueueError::Storage(fault) => fault.as_str(),
+                    QueueError::Closed => "shutting_down",
+                };
+                self.metrics.requests_rejected.get_or_create(&vec![("reason", reason)]).inc();
+                return Err(err.into());
+            }
+        };
+        let committed = match tokio::time::timeout(self.ack_timeout, receipt.committed()).await {
+            Ok(Some(committed)) => committed,
+            Ok(None) | Err(_) => {
+                self.metrics.requests_rejected.get_or_create(&vec![("reason", "not_stored")]).inc();
+                return Err(IngestError::NotStored(self.write_health().fault()));
+            }
+        };
+        if committed.dropped > 0 {
+            accepted -= committed.dropped;
+            rejected += committed.dropped as i64;
+            let refused = format!("{} spans refused by the database", committed.dropped);
+            error_message = if error_message.is_empty() { refused } else { format!("{error_message}; {refused}") };
         }
+        let partial_success =
+            (rejected > 0).then_some(ExportTracePartialSuccess { rejected_spans: rejected, error_message });
         self.metrics.spans_accepted.get_or_create(&vec![("transport", transport)]).inc_by(accepted);
         if let Some(partial) = &partial_success {
             self.metrics
@@ -274,12 +321,16 @@ mod tests {
     async fn records_are_queued_and_counted_like_an_export() {
         let metrics = Arc::new(Metrics::new());
         let (queue, mut rx) = span_queue(4, metrics.clone());
-        let ingestor = Ingestor::new(queue, metrics.clone(), 1 << 20);
-        let queued = ingestor.ingest_records(vec![record(1, "{}"), record(2, "{}")], "provider").await.expect("queued");
-        assert_eq!(queued.iter().map(|span| span.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
-        let batch = rx.rx.recv().await.expect("batch");
-        assert_eq!(batch.spans, queued);
-        assert_eq!(metrics.spans_accepted.get_or_create(&vec![("transport", "provider")]).get(), 2);
+        let ingestor = Ingestor::new(queue, metrics.clone(), 1 << 20).with_ack_timeout(Duration::from_millis(300));
+        let sent = tokio::spawn({
+            let ingestor = ingestor.clone();
+            async move { ingestor.ingest_records(vec![record(1, "{}"), record(2, "{}")], "provider").await }
+        });
+        let mut batch = rx.rx.recv().await.expect("batch");
+        assert_eq!(batch.spans.iter().map(|span| span.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!sent.is_finished(), "not acknowledged before the commit");
+        assert_eq!(metrics.spans_accepted.get_or_create(&vec![("transport", "provider")]).get(), 0);
 
         // Sized by their text as an export is by its body: while the batch holds 2 of the 4
         // permits, one span of 5 permits' worth (at most the capacity, 4) is refused.
@@ -289,7 +340,16 @@ mod tests {
             Err(IngestError::Queue(QueueError::Full))
         ));
         assert_eq!(metrics.requests_rejected.get_or_create(&vec![("reason", "queue_full")]).get(), 1);
+
+        batch.ack.take().expect("ack").send(queue::Committed::default()).expect("waiting");
+        let queued = sent.await.expect("task").expect("stored");
+        assert_eq!(batch.spans, queued);
+        assert_eq!(metrics.spans_accepted.get_or_create(&vec![("transport", "provider")]).get(), 2);
         drop(batch);
-        ingestor.ingest_records(vec![record(3, &big)], "provider").await.expect("room again");
+
+        // Never committed in time: a retryable refusal, not an acknowledgement.
+        let late = ingestor.ingest_records(vec![record(3, &big)], "provider").await;
+        assert!(matches!(late, Err(IngestError::NotStored(None))), "{late:?}");
+        assert_eq!(late.err().map(|err| err.refusal().http.as_u16()), Some(503));
     }
 }

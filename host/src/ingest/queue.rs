@@ -1,11 +1,12 @@
 //! The bounded ingest queue between the transports and the batch writer.
 //!
 //! Capacity is counted in spans, not requests, so that memory stays bounded whatever the batch
-//! sizes. A span is acknowledged to its client only after `push` succeeded.
+//! sizes. `push` hands back a [`Receipt`] that resolves once the writer has committed the batch:
+//! a span is acknowledged to its client only then (see `writer.rs` for why).
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::ingest::write_health::WriteHealth;
 use crate::metrics::Metrics;
@@ -29,12 +30,33 @@ pub enum QueueError {
     Closed,
 }
 
+/// What the writer reports for a batch once its transaction has committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Committed {
+    /// Spans of the batch the database refused one by one (the rest are stored).
+    pub dropped: u64,
+}
+
+/// Resolves once the batch it was handed for is committed; dropped unresolved only when the
+/// writer is gone for good.
+#[derive(Debug)]
+pub struct Receipt(oneshot::Receiver<Committed>);
+
+impl Receipt {
+    /// Waits for the commit; `None` when the writer will never commit the batch.
+    pub async fn committed(self) -> Option<Committed> {
+        self.0.await.ok()
+    }
+}
+
 /// Spans waiting to be written, holding their share of the queue's capacity.
 #[derive(Debug)]
 pub struct QueuedBatch {
     pub spans: Vec<SpanRecord>,
-    /// When the batch was acknowledged (Unix milliseconds).
+    /// When the batch was queued (Unix milliseconds).
     pub enqueued_ms: i64,
+    /// Told once the batch is committed; its client waits for that before its acknowledgement.
+    pub(crate) ack: Option<oneshot::Sender<Committed>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -78,10 +100,12 @@ impl SpanQueue {
     }
 
     /// Queues `spans` (decoded from `bytes` bytes) whole, or refuses them whole when the queue
-    /// lacks room or the writer's writes fail.
-    pub fn push(&self, spans: Vec<SpanRecord>, bytes: usize) -> Result<(), QueueError> {
+    /// lacks room or the writer's writes fail. The receipt resolves once they are committed.
+    pub fn push(&self, spans: Vec<SpanRecord>, bytes: usize) -> Result<Receipt, QueueError> {
+        let (ack, receipt) = oneshot::channel();
         if spans.is_empty() {
-            return Ok(());
+            let _ = ack.send(Committed::default());
+            return Ok(Receipt(receipt));
         }
         if let Some(fault) = self.health.ingest_refusal() {
             return Err(QueueError::Storage(fault));
@@ -93,10 +117,15 @@ impl SpanQueue {
             Err(tokio::sync::TryAcquireError::Closed) => return Err(QueueError::Closed),
         };
         self.tx
-            .send(QueuedBatch { spans, enqueued_ms: crate::time::now_ns() / 1_000_000, _permit: permit })
+            .send(QueuedBatch {
+                spans,
+                enqueued_ms: crate::time::now_ns() / 1_000_000,
+                ack: Some(ack),
+                _permit: permit,
+            })
             .map_err(|_| QueueError::Closed)?;
         self.metrics.queue_depth.set(i64::from(self.capacity) - self.permits.available_permits() as i64);
-        Ok(())
+        Ok(Receipt(receipt))
     }
 
     /// Spans that can still be queued right now.
@@ -171,21 +200,26 @@ mod tests {
     #[tokio::test]
     async fn full_queue_refuses_until_a_batch_is_written() {
         let (queue, mut rx) = span_queue(10, Arc::new(Metrics::new()));
-        queue.push(spans(6), 0).expect("fits");
-        assert_eq!(queue.push(spans(5), 0), Err(QueueError::Full));
-        assert_eq!(queue.push(spans(1), 10 * SPAN_BYTES), Err(QueueError::Full), "big spans take more room");
+        let receipt = queue.push(spans(6), 0).expect("fits");
+        assert_eq!(queue.push(spans(5), 0).err(), Some(QueueError::Full));
+        assert_eq!(queue.push(spans(1), 10 * SPAN_BYTES).err(), Some(QueueError::Full), "big spans take more room");
         assert_eq!(queue.depth(), 6);
+        let mut batch = rx.rx.recv().await.expect("batch queued");
+        batch.ack.take().expect("an ack").send(Committed { dropped: 1 }).expect("receipt held");
+        drop(batch);
+        assert_eq!(receipt.committed().await, Some(Committed { dropped: 1 }));
+        let receipt = queue.push(spans(10), 0).expect("room again");
         drop(rx.rx.recv().await.expect("batch queued"));
-        queue.push(spans(10), 0).expect("room again");
+        assert_eq!(receipt.committed().await, None, "a batch dropped unwritten never reads as committed");
         queue.close();
-        assert_eq!(queue.push(spans(1), 0), Err(QueueError::Closed));
+        assert_eq!(queue.push(spans(1), 0).err(), Some(QueueError::Closed));
     }
 
     #[tokio::test]
     async fn a_full_disk_refuses_pushes_until_a_commit() {
         let (queue, rx) = span_queue(10, Arc::new(Metrics::new()));
         rx.health.record_failure(StorageFault::DiskFull);
-        assert_eq!(queue.push(spans(1), 0), Err(QueueError::Storage(StorageFault::DiskFull)));
+        assert_eq!(queue.push(spans(1), 0).err(), Some(QueueError::Storage(StorageFault::DiskFull)));
         rx.health.record_commit();
         queue.push(spans(1), 0).expect("space again");
     }

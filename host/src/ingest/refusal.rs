@@ -44,7 +44,7 @@ impl IngestError {
             Self::Queue(QueueError::Full) => {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::ResourceExhausted, Some(RETRY_AFTER))
             }
-            Self::Queue(QueueError::Storage(_) | QueueError::Closed) => {
+            Self::Queue(QueueError::Storage(_) | QueueError::Closed) | Self::NotStored(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Some(RETRY_AFTER))
             }
             Self::Pipeline(_) => (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, None),

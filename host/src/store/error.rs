@@ -25,6 +25,8 @@ pub enum StoreError {
     DatasetExists(String),
     #[error("a user named {0:?} (or with that email) already exists")]
     UserExists(String),
+    #[error("a retention policy named {0:?} already exists")]
+    PolicyExists(String),
     #[error("an experiment run for this example and repetition already succeeded and cannot be replaced")]
     RunExists,
 }

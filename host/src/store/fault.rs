@@ -49,12 +49,12 @@ impl StorageFault {
     pub fn refusal(self) -> &'static str {
         match self {
             Self::DiskFull => {
-                "the database's disk is full: acknowledged spans are kept and written once space returns; retry later"
+                "the database's disk is full: spans already received are kept and written once space returns; retry later"
             }
             Self::Io => {
-                "the database's storage fails with I/O errors: acknowledged spans are kept and written once it recovers; retry later"
+                "the database's storage fails with I/O errors: spans already received are kept and written once it recovers; retry later"
             }
-            _ => "the database is unreachable: acknowledged spans are kept and written once it is back; retry later",
+            _ => "the database is unreachable: spans already received are kept and written once it is back; retry later",
         }
     }
 

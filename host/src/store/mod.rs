@@ -21,6 +21,7 @@ mod prompt_tasks;
 mod prompts;
 mod reads;
 mod registry;
+mod retention;
 mod rows;
 mod secrets;
 mod settings;
@@ -59,6 +60,7 @@ pub use prompt_tasks::PromptTaskRow;
 pub use prompts::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord};
 pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
 pub use registry::{NewPlugin, PluginRecord, Registered};
+pub use retention::{Deleted, PolicyRow, ProjectPolicy, RetentionRule};
 pub use rows::{SessionRow, SpanRow, TraceRow};
 pub use secrets::{SealedSecret, SecretChanges};
 pub use sql::{Dialect, Param, Sql};
@@ -85,9 +87,26 @@ pub struct Store {
     project_ids: Arc<Mutex<HashMap<Arc<str>, i64>>>,
 }
 
+/// When SQLite counts a commit as done: what an acknowledged span survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqliteSync {
+    /// The WAL is synced at every commit: a commit survives power loss and OS crashes.
+    #[default]
+    Full,
+    /// The WAL is synced only at checkpoints: a commit survives a crash of the process (its
+    /// writes are in the OS), not of the machine.
+    Normal,
+}
+
 impl Store {
-    /// Connects to `url` (or a SQLite file in `working_dir` when `url` is `None`) and applies migrations.
+    /// Connects to `url` (or a SQLite file in `working_dir` when `url` is `None`) and applies
+    /// migrations, with SQLite commits synced to disk ([`SqliteSync::Full`]).
     pub async fn connect(url: Option<&str>, working_dir: &Path) -> Result<Self> {
+        Self::connect_with(url, working_dir, SqliteSync::Full).await
+    }
+
+    /// [`Store::connect`] with SQLite's commits as durable as `sync` says.
+    pub async fn connect_with(url: Option<&str>, working_dir: &Path, sync: SqliteSync) -> Result<Self> {
         let url = match url {
             Some(url) => url.to_owned(),
             None => {
@@ -99,7 +118,7 @@ impl Store {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(&url).await?
         } else if url.starts_with("sqlite:") {
-            Self::connect_sqlite(&url).await?
+            Self::connect_sqlite(&url, sync).await?
         } else {
             return Err(StoreError::UnsupportedUrl(url));
         };
@@ -107,16 +126,20 @@ impl Store {
         Ok(store)
     }
 
-    async fn connect_sqlite(url: &str) -> Result<Self> {
+    async fn connect_sqlite(url: &str, sync: SqliteSync) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             // 16 KiB pages hold five 2–3 KB span rows where 4 KiB pages hold one and waste the rest;
             // measured 21.8 → 15.5 µs per span in `benches/store_write.rs`.
             .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode is durable against process crashes, which is what an
-            // acknowledged span needs; only an OS crash can lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            // Spans are acknowledged after their commit, so this decides what an acknowledged
+            // span survives: FULL syncs the WAL at each commit (once per batch of up to thousands
+            // of spans, not per span), NORMAL only at checkpoints.
+            .synchronous(match sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // The writer gets 24 MiB of page cache: random span-id index inserts touch pages all

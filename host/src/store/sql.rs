@@ -18,6 +18,7 @@ pub enum Param<'a> {
     I64(i64),
     OptI64(Option<i64>),
     F64(f64),
+    OptF64(Option<f64>),
     Str(&'a str),
     OptStr(Option<&'a str>),
     Owned(String),
@@ -114,6 +115,7 @@ impl<'a> Sql<'a> {
         String: for<'q> Encode<'q, DB> + Type<DB>,
         &'a str: Encode<'a, DB> + Type<DB>,
         Option<i64>: for<'q> Encode<'q, DB> + Type<DB>,
+        Option<f64>: for<'q> Encode<'q, DB> + Type<DB>,
         Option<&'a str>: Encode<'a, DB> + Type<DB>,
         &'a [u8]: Encode<'a, DB> + Type<DB>,
     {
@@ -123,6 +125,7 @@ impl<'a> Sql<'a> {
                 Param::I64(v) => args.add(*v),
                 Param::OptI64(v) => args.add(*v),
                 Param::F64(v) => args.add(*v),
+                Param::OptF64(v) => args.add(*v),
                 Param::Str(v) => args.add(*v),
                 Param::OptStr(v) => args.add(*v),
                 Param::Owned(v) => args.add(v.clone()),

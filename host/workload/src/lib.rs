@@ -47,6 +47,27 @@ const WORDS: [&str; 32] = [
 /// Spans per generated trace.
 pub const SPANS_PER_TRACE: usize = 4;
 
+/// How much text the spans carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpanSize {
+    /// About 1.4 KB of protobuf per span: 600-character messages, 300-character documents.
+    #[default]
+    Standard,
+    /// About 2.6 KB per span: 1–2 KB LLM input and output, 700-character retrieval documents.
+    Large,
+}
+
+impl SpanSize {
+    /// Characters of a paragraph (a system prompt, an answer), of a question, of a retrieved
+    /// document and of a tool's output.
+    fn lengths(self) -> (usize, usize, usize, usize) {
+        match self {
+            Self::Standard => (600, 200, 300, 200),
+            Self::Large => (1_500, 500, 700, 800),
+        }
+    }
+}
+
 /// Makes traces with random ids, as OpenTelemetry SDKs do.
 #[derive(Debug)]
 pub struct TraceGenerator {
@@ -54,6 +75,7 @@ pub struct TraceGenerator {
     next: u32,
     texts: Vec<String>,
     now_ns: u64,
+    size: SpanSize,
 }
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
@@ -76,11 +98,27 @@ impl TraceGenerator {
 
     /// A generator whose texts and session names derive from `run_id` (ids stay random).
     pub fn with_run_id(run_id: u32) -> Self {
+        Self::sized(run_id, SpanSize::Standard)
+    }
+
+    /// The same generator, its traces starting `days` days in the past (for retention).
+    pub fn aged(mut self, days: u64) -> Self {
+        self.now_ns = self.now_ns.saturating_sub(days * 86_400 * 1_000_000_000);
+        self
+    }
+
+    /// A generator of `size` spans, with a random run id.
+    pub fn of_size(size: SpanSize) -> Self {
+        Self::sized(rand::random::<u32>() | 1, size)
+    }
+
+    fn sized(run_id: u32, size: SpanSize) -> Self {
+        let (paragraph_len, ..) = size.lengths();
         let mut seed = u64::from(run_id);
         let mut texts = Vec::with_capacity(64);
         for _ in 0..64 {
-            let mut paragraph = String::with_capacity(700);
-            while paragraph.len() < 600 {
+            let mut paragraph = String::with_capacity(paragraph_len + 100);
+            while paragraph.len() < paragraph_len {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 paragraph.push_str(WORDS[(seed >> 59) as usize]);
                 paragraph.push(' ');
@@ -90,7 +128,7 @@ impl TraceGenerator {
         let now_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX));
-        Self { run_id, next: 1, texts, now_ns }
+        Self { run_id, next: 1, texts, now_ns, size }
     }
 
     fn text(&self, n: u32) -> &str {
@@ -134,7 +172,8 @@ impl TraceGenerator {
             status: Some(Status { code: 1, message: String::new() }),
             ..Default::default()
         };
-        let question = format!("question {seq}: {}", &self.text(seq)[..200]);
+        let (_, question_len, document_len, tool_len) = self.size.lengths();
+        let question = format!("question {seq}: {}", &self.text(seq)[..question_len]);
         let answer = self.text(seq + 1).to_owned();
         let mut chain = vec![
             text("openinference.span.kind", "CHAIN"),
@@ -164,7 +203,7 @@ impl TraceGenerator {
         for doc in 0..3u32 {
             let prefix = format!("retrieval.documents.{doc}.document");
             retriever.push(text(&format!("{prefix}.id"), &format!("doc-{}", (seq + doc) % 1000)));
-            retriever.push(text(&format!("{prefix}.content"), &self.text(seq + 3 + doc)[..300]));
+            retriever.push(text(&format!("{prefix}.content"), &self.text(seq + 3 + doc)[..document_len]));
             retriever.push(kv(&format!("{prefix}.score"), any_value::Value::DoubleValue(0.9 - f64::from(doc) * 0.1)));
         }
         let tool = vec![
@@ -172,7 +211,7 @@ impl TraceGenerator {
             text("tool.name", "lookup_order"),
             text("tool.parameters", r#"{"order_id": "A-1001"}"#),
             text("input.value", r#"{"order_id": "A-1001"}"#),
-            text("output.value", &self.text(seq + 7)[..200]),
+            text("output.value", &self.text(seq + 7)[..tool_len]),
         ];
         vec![
             span(0, "rag.query", 0, 900, chain),
@@ -241,5 +280,12 @@ mod tests {
         assert_eq!(unique.len(), 200);
         let bytes_per_span = request.encoded_len() / ids.len();
         assert!((1000..=2500).contains(&bytes_per_span), "{bytes_per_span} bytes per span");
+    }
+
+    #[test]
+    fn large_spans_are_about_2_6_kb() {
+        let request = TraceGenerator::sized(7, SpanSize::Large).request(50, "p");
+        let bytes_per_span = request.encoded_len() / span_ids(&request).len();
+        assert!((2400..=2800).contains(&bytes_per_span), "{bytes_per_span} bytes per span");
     }
 }

@@ -23,10 +23,19 @@ impl Drop for Spawned {
     }
 }
 
-/// Starts `ember serve` with `database_url` (SQLite in a temporary directory when `None`) and
-/// extra `KEY=VALUE` environment; returns once it has announced its ports.
-pub async fn spawn_server(tool: &str, database_url: Option<&str>, server_env: &[String]) -> anyhow::Result<Spawned> {
-    let exe = std::env::current_exe()?.with_file_name("ember");
+/// Starts `ember serve` (the binary at `exe`, to compare another build, else the one beside this
+/// tool) with `database_url` (SQLite in a temporary directory when `None`) and extra `KEY=VALUE`
+/// environment; returns once it has announced its ports.
+pub async fn spawn_server(
+    tool: &str,
+    exe: Option<&std::path::Path>,
+    database_url: Option<&str>,
+    server_env: &[String],
+) -> anyhow::Result<Spawned> {
+    let exe = match exe {
+        Some(exe) => exe.to_owned(),
+        None => std::env::current_exe()?.with_file_name("ember"),
+    };
     let dir = std::env::temp_dir().join(format!("{tool}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut command = tokio::process::Command::new(&exe);
