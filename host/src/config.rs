@@ -102,6 +102,21 @@ pub struct ServeConfig {
     /// Traces the retention sweeper deletes per transaction.
     #[arg(long, env = "EMBER_RETENTION_BATCH_TRACES", default_value_t = 500)]
     pub retention_batch_traces: i64,
+    /// Storage allocated to the database, in GiB (unset: no limit); Phoenix's
+    /// `PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES` is read too.
+    #[arg(long, env = "EMBER_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES")]
+    pub database_capacity_gib: Option<f64>,
+    /// Percent of the capacity past which the server warns (log, metrics, `/readyz`); Phoenix's
+    /// `PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE` is read too.
+    #[arg(long, env = "EMBER_DATABASE_USAGE_WARNING_THRESHOLD_PERCENTAGE")]
+    pub database_warn_percent: Option<f64>,
+    /// Percent of the capacity past which exports are refused (507 / RESOURCE_EXHAUSTED);
+    /// Phoenix's `PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE` is read too.
+    #[arg(long, env = "EMBER_DATABASE_USAGE_BLOCKING_THRESHOLD_PERCENTAGE")]
+    pub database_block_percent: Option<f64>,
+    /// Seconds between two measurements of the database's size.
+    #[arg(long, env = "EMBER_DATABASE_USAGE_CHECK_SECONDS", default_value_t = 30)]
+    pub database_usage_check_seconds: u64,
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -268,6 +283,26 @@ impl ServeConfig {
             lease: std::time::Duration::from_secs(self.eval_lease_seconds.max(1)),
             ..defaults
         }
+    }
+
+    /// The database's storage quota: capacity and thresholds, Ember's settings winning over
+    /// Phoenix's.
+    pub fn disk_quota(&self) -> crate::ingest::disk_quota::DiskQuota {
+        let phoenix = |name: &str| std::env::var(name).ok()?.trim().parse::<f64>().ok();
+        let capacity = self
+            .database_capacity_gib
+            .or_else(|| phoenix("PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES"))
+            .filter(|gib| gib.is_finite() && *gib > 0.0);
+        let warn = self
+            .database_warn_percent
+            .or_else(|| phoenix("PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE"))
+            .unwrap_or(80.0);
+        let block = self
+            .database_block_percent
+            .or_else(|| phoenix("PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE"))
+            .unwrap_or(95.0);
+        let bytes = capacity.map_or(0, |gib| (gib * 1_073_741_824.0) as u64);
+        crate::ingest::disk_quota::DiskQuota::new(bytes, warn, block)
     }
 
     /// How the retention sweeper runs, and the rule of projects without a policy.

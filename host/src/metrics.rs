@@ -40,6 +40,11 @@ pub struct Metrics {
     pub batch_spans: Histogram,
     /// Seconds per batch transaction.
     pub batch_seconds: Histogram,
+    /// The database's allocated storage (0: none configured) and the bytes it uses.
+    pub database_capacity_bytes: Gauge,
+    pub database_used_bytes: Gauge,
+    /// 1 while ingest is refused because usage is past the block threshold.
+    pub database_ingest_blocked: Gauge,
     /// Spans and traces the retention sweeper deleted.
     pub retention_deleted_spans: Counter,
     pub retention_deleted_traces: Counter,
@@ -102,6 +107,20 @@ impl Metrics {
         let batch_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         let ack_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let retention_deleted_spans = Counter::default();
+        let database_capacity_bytes = Gauge::default();
+        let database_used_bytes = Gauge::default();
+        let database_ingest_blocked = Gauge::default();
+        registry.register(
+            "database_capacity_bytes",
+            "Storage allocated to the database (0: no limit configured)",
+            database_capacity_bytes.clone(),
+        );
+        registry.register("database_used_bytes", "Storage the database uses", database_used_bytes.clone());
+        registry.register(
+            "database_ingest_blocked",
+            "1 while ingest is refused because database usage is past the block threshold",
+            database_ingest_blocked.clone(),
+        );
         let retention_deleted_traces = Counter::default();
         let retention_sweep_seconds = Histogram::new(exponential_buckets(0.001, 4.0, 10));
         registry.register(
@@ -214,6 +233,9 @@ impl Metrics {
             batch_spans,
             batch_seconds,
             ack_seconds,
+            database_capacity_bytes,
+            database_used_bytes,
+            database_ingest_blocked,
             retention_deleted_spans,
             retention_deleted_traces,
             retention_sweep_seconds,

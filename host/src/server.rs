@@ -139,8 +139,10 @@ impl Server {
             events.clone(),
             config.fault_writer_panics,
         );
+        let quota = Arc::new(config.disk_quota());
         let ingestor = Ingestor::new(queue.clone(), metrics.clone(), config.max_body_bytes)
-            .with_ack_timeout(Duration::from_secs(config.ingest_ack_timeout_seconds.max(1)));
+            .with_ack_timeout(Duration::from_secs(config.ingest_ack_timeout_seconds.max(1)))
+            .with_quota(quota.clone());
         ingestor.set_pipeline(pipeline);
         let accepting = Arc::new(AtomicBool::new(true));
         let jobs = crate::evaluation::JobSignal::default();
@@ -182,6 +184,13 @@ impl Server {
         });
         let sweeper = crate::lifecycle::Sweeper::new(store.clone(), state.metrics.clone(), config.sweeper_config());
         let sweeping = supervisor.spawn_restarting("retention-sweeper", move || sweeper.clone().run());
+        let guarding = quota.is_limited().then(|| {
+            let (store, metrics) = (store.clone(), state.metrics.clone());
+            let every = Duration::from_secs(config.database_usage_check_seconds.max(1));
+            supervisor.spawn_restarting("disk-guard", move || {
+                crate::lifecycle::disk_guard::watch(store.clone(), quota.clone(), metrics.clone(), every)
+            })
+        });
         let worker = crate::evaluation::Worker::spawn(
             &supervisor,
             store.clone(),
@@ -250,6 +259,9 @@ impl Server {
         };
         task_watch.abort();
         sweeping.abort();
+        if let Some(guarding) = guarding {
+            guarding.abort();
+        }
         if let Some(tls_watch) = tls_watch {
             tls_watch.abort();
         }

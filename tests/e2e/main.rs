@@ -18,6 +18,7 @@ mod cli_experiment;
 mod cli_install;
 mod crash;
 mod datasets;
+mod disk_guard;
 mod evaluation_jobs;
 mod experiments;
 mod exposure;

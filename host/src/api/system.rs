@@ -57,6 +57,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if !tokio::time::timeout(READY_PING_TIMEOUT, state.store.ping()).await.unwrap_or(false) {
         return unavailable("not ready: database unreachable");
     }
+    if state.ingestor.quota().refusal().is_some() {
+        // Reads and deletes still work, so the server stays in rotation; ingest is refused.
+        return (StatusCode::OK, format!("degraded: ingest blocked: {}", state.ingestor.quota().exceeded()));
+    }
+    if state.ingestor.quota().level() == crate::ingest::disk_quota::QuotaLevel::Warn {
+        return (
+            StatusCode::OK,
+            format!("degraded: database storage past the warning threshold: {}", state.ingestor.quota().exceeded()),
+        );
+    }
     let (depth, capacity) = state.ingestor.queue_fill();
     if depth >= capacity {
         return (StatusCode::OK, format!("degraded: ingest queue full ({depth} spans)"));

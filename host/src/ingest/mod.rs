@@ -2,6 +2,7 @@
 //! answered once the writer has committed its spans (see `writer.rs`).
 
 pub mod compression;
+pub mod disk_quota;
 pub mod grpc;
 pub mod http;
 pub mod openinference;
@@ -45,6 +46,8 @@ pub struct Ingestor {
     pipeline: Arc<std::sync::RwLock<Arc<Pipeline>>>,
     /// How long a request waits for the commit of its spans before it is answered 503.
     ack_timeout: Duration,
+    /// The database's allocated storage: past its block threshold, exports are refused.
+    quota: Arc<disk_quota::DiskQuota>,
 }
 
 /// How long a request waits for its spans' commit unless configured otherwise: well inside the
@@ -71,6 +74,9 @@ pub enum IngestError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Body(#[from] crate::body_read::BodyReadError),
+    /// The database is past its storage block threshold.
+    #[error(transparent)]
+    Quota(#[from] disk_quota::QuotaExceeded),
     /// The spans were queued but not committed in time (the fault the writer last saw, if any):
     /// they are written once the store heals, and the client's retry is deduplicated.
     #[error("{}", not_stored_message(*.0))]
@@ -91,7 +97,26 @@ impl Ingestor {
     pub fn new(queue: SpanQueue, metrics: Arc<Metrics>, max_body_bytes: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let decoders = Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1)));
-        Self { queue, metrics, decoders, max_body_bytes, pipeline: Arc::default(), ack_timeout: DEFAULT_ACK_TIMEOUT }
+        Self {
+            queue,
+            metrics,
+            decoders,
+            max_body_bytes,
+            pipeline: Arc::default(),
+            ack_timeout: DEFAULT_ACK_TIMEOUT,
+            quota: Arc::new(disk_quota::DiskQuota::unlimited()),
+        }
+    }
+
+    /// The same ingestor, refusing exports while `quota` is past its block threshold.
+    pub fn with_quota(mut self, quota: Arc<disk_quota::DiskQuota>) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// The database's storage quota.
+    pub fn quota(&self) -> &disk_quota::DiskQuota {
+        &self.quota
     }
 
     /// The same ingestor, answering 503 to a request whose spans are not committed within
@@ -198,6 +223,11 @@ impl Ingestor {
     /// merely that the queue is full), or when the queue has no room for `spans` spans of `bytes`
     /// bytes.
     fn check_room(&self, spans: usize, bytes: usize) -> Result<(), IngestError> {
+        if let Some(exceeded) = self.quota.refusal() {
+            self.metrics.database_ingest_blocked.set(1);
+            self.metrics.requests_rejected.get_or_create(&vec![("reason", "storage_quota")]).inc();
+            return Err(exceeded.into());
+        }
         if let Some(fault) = self.write_health().ingest_refusal() {
             self.metrics.requests_rejected.get_or_create(&vec![("reason", fault.as_str())]).inc();
             return Err(QueueError::Storage(fault).into());
@@ -252,6 +282,7 @@ impl Ingestor {
                 return Err(IngestError::NotStored(self.write_health().fault()));
             }
         };
+        self.quota.add_written(size as u64);
         if committed.dropped > 0 {
             accepted -= committed.dropped;
             rejected += committed.dropped as i64;

@@ -21,6 +21,9 @@ use crate::body_read::BodyReadError;
 
 /// How long a refused exporter should wait before it retries.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How long to wait when the database is out of its allocated storage: freeing space takes an
+/// operator or a retention sweep.
+pub const QUOTA_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// What a transport answers for a refused export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,9 @@ impl IngestError {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, Some(RETRY_AFTER))
             }
             Self::Pipeline(_) => (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, None),
+            // Not retried by OTLP/HTTP exporters (507 is not among their retryable codes), so a
+            // client drops the batch rather than piling it up; gRPC ones retry after a while.
+            Self::Quota(_) => (StatusCode::INSUFFICIENT_STORAGE, Code::ResourceExhausted, Some(QUOTA_RETRY_AFTER)),
             Self::Body(BodyReadError::TooLarge) => (StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, None),
             Self::Body(BodyReadError::TimedOut) => (StatusCode::REQUEST_TIMEOUT, Code::DeadlineExceeded, None),
             Self::Body(BodyReadError::Broken(_)) => (StatusCode::BAD_REQUEST, Code::InvalidArgument, None),

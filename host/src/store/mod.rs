@@ -216,6 +216,21 @@ impl Store {
         self.execute_read(&sql.into_select1()).await.is_ok()
     }
 
+    /// Bytes of storage the database holds: SQLite's pages in use (pages freed by deletes are
+    /// reused, so they do not count), PostgreSQL's `pg_database_size`.
+    pub async fn database_bytes(&self) -> Result<u64> {
+        let mut sql = self.sql();
+        match self.dialect() {
+            Dialect::Sqlite => sql.push(
+                "SELECT (p.page_count - f.freelist_count) * s.page_size \
+                 FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
+            ),
+            Dialect::Postgres => sql.push("SELECT pg_database_size(current_database())"),
+        };
+        let row: Option<(i64,)> = self.fetch_optional(&sql).await?;
+        Ok(row.map_or(0, |(bytes,)| u64::try_from(bytes).unwrap_or(0)))
+    }
+
     /// Closes every connection, waiting for in-flight statements.
     pub async fn close(&self) {
         match &self.pools {
