@@ -117,6 +117,11 @@ pub struct ServeConfig {
     /// Seconds between two measurements of the database's size.
     #[arg(long, env = "EMBER_DATABASE_USAGE_CHECK_SECONDS", default_value_t = 30)]
     pub database_usage_check_seconds: u64,
+    /// After each delete the retention sweeper rests this many times as long as the delete took,
+    /// which caps its share of the database (on SQLite, of the single write connection) at
+    /// 1/(1+N).
+    #[arg(long, env = "EMBER_RETENTION_REST_FACTOR", default_value_t = 8)]
+    pub retention_rest_factor: u32,
     /// Seconds to wait for in-flight requests at shutdown before draining the queue anyway.
     #[arg(long, env = "EMBER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -312,8 +317,8 @@ impl ServeConfig {
         crate::lifecycle::SweeperConfig {
             interval: std::time::Duration::from_secs(self.retention_sweep_seconds.max(1)),
             batch_traces: self.retention_batch_traces.max(1),
+            rest_factor: self.retention_rest_factor,
             default_rule: crate::store::RetentionRule { max_days: days, ..Default::default() },
-            ..Default::default()
         }
     }
 

@@ -45,4 +45,5 @@ mod small_fs;
 mod support;
 mod tally;
 mod tls;
+mod trace_moves;
 mod uploads;

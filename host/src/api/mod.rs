@@ -38,6 +38,7 @@ mod span_query;
 mod spans;
 mod state;
 mod system;
+mod trace_moves;
 mod traces;
 pub(crate) mod ui;
 mod views;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(project_members::routes())
         .merge(retention::routes())
+        .merge(trace_moves::routes())
         .merge(crate::api::graphql::routes(&state))
         .get("/arize_phoenix_version", Open, system::version)
         .get("/healthz", Open, system::healthz)

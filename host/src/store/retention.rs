@@ -1,5 +1,6 @@
 //! Retention policies and the deletes that enforce them: which traces a project keeps, and
-//! removing the others in bounded transactions with their spans, annotations and sessions.
+//! removing the others in bounded transactions with their spans, annotations and sessions; the
+//! same deletes for sessions, and moving traces between projects.
 
 use super::sql::Param;
 use super::{Dialect, Result, Store, StoreError};
@@ -155,10 +156,23 @@ impl Store {
     /// transaction. On PostgreSQL the traces are claimed with `SKIP LOCKED`, so replicas
     /// sweeping at once split the work instead of deleting the same rows.
     pub async fn delete_traces_before(&self, project_id: i64, before_ns: i64, limit: i64) -> Result<Deleted> {
+        self.delete_traces_between(project_id, i64::MIN, before_ns, limit).await
+    }
+
+    /// Like [`Store::delete_traces_before`], for traces that started in `[from_ns, before_ns)`.
+    pub async fn delete_traces_between(
+        &self,
+        project_id: i64,
+        from_ns: i64,
+        before_ns: i64,
+        limit: i64,
+    ) -> Result<Deleted> {
         let mut tx = self.begin().await?;
         let mut pick = tx.sql();
         pick.push("SELECT id, session_id FROM traces WHERE project_id = ")
             .bind(Param::I64(project_id))
+            .push(" AND start_ns >= ")
+            .bind(Param::I64(from_ns))
             .push(" AND start_ns < ")
             .bind(Param::I64(before_ns))
             .push(" ORDER BY start_ns LIMIT ")
@@ -167,31 +181,89 @@ impl Store {
             pick.push(" FOR UPDATE SKIP LOCKED");
         }
         let traces: Vec<(i64, Option<String>)> = tx.fetch_all(&pick).await?;
-        if traces.is_empty() {
+        let deleted = delete_traces(&mut tx, &traces).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Deletes sessions (by row id) with their traces, spans and annotations, in one
+    /// transaction; returns what went.
+    pub async fn delete_sessions(&self, session_rows: &[i64]) -> Result<Deleted> {
+        if session_rows.is_empty() {
             return Ok(Deleted::default());
         }
-        let ids = || traces.iter().map(|(id, _)| Param::I64(*id));
-        let mut spans = tx.sql();
-        spans.push("DELETE FROM spans WHERE trace_rowid IN ").bind_list(ids());
-        let spans = tx.execute(&spans).await?;
-        let mut rows = tx.sql();
-        rows.push("DELETE FROM traces WHERE id IN ").bind_list(ids());
-        let deleted_traces = tx.execute(&rows).await?;
-        let mut session_ids: Vec<&str> = traces.iter().filter_map(|(_, session)| session.as_deref()).collect();
-        session_ids.sort_unstable();
-        session_ids.dedup();
-        let mut sessions = 0;
-        if !session_ids.is_empty() {
-            let mut orphans = tx.sql();
-            orphans
-                .push("DELETE FROM sessions WHERE session_id IN ")
-                .bind_list(session_ids.iter().map(|id| Param::Str(id)))
-                .push(" AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.session_id = sessions.session_id)");
-            sessions = tx.execute(&orphans).await?;
-        }
+        let mut tx = self.begin().await?;
+        let mut pick = tx.sql();
+        pick.push(
+            "SELECT t.id, t.session_id FROM traces t JOIN sessions s ON s.session_id = t.session_id WHERE s.id IN ",
+        )
+        .bind_list(session_rows.iter().map(|id| Param::I64(*id)));
+        let traces: Vec<(i64, Option<String>)> = tx.fetch_all(&pick).await?;
+        let mut deleted = delete_traces(&mut tx, &traces).await?;
+        let mut sessions = tx.sql();
+        sessions.push("DELETE FROM sessions WHERE id IN ").bind_list(session_rows.iter().map(|id| Param::I64(*id)));
+        deleted.sessions += tx.execute(&sessions).await?;
         tx.commit().await?;
-        Ok(Deleted { traces: deleted_traces, spans, sessions })
+        Ok(deleted)
     }
+
+    /// Moves traces (by row id) with their spans to `project_id`, and the sessions all of whose
+    /// traces now live there; returns how many traces moved.
+    pub async fn transfer_traces(&self, trace_rows: &[i64], project_id: i64) -> Result<u64> {
+        if trace_rows.is_empty() {
+            return Ok(0);
+        }
+        let ids = || trace_rows.iter().map(|id| Param::I64(*id));
+        let mut tx = self.begin().await?;
+        let mut spans = tx.sql();
+        spans.push("UPDATE spans SET project_id = ").bind(Param::I64(project_id));
+        spans.push(" WHERE trace_rowid IN ").bind_list(ids());
+        tx.execute(&spans).await?;
+        let mut traces = tx.sql();
+        traces.push("UPDATE traces SET project_id = ").bind(Param::I64(project_id));
+        traces.push(" WHERE id IN ").bind_list(ids());
+        let moved = tx.execute(&traces).await?;
+        let mut sessions = tx.sql();
+        sessions
+            .push("UPDATE sessions SET project_id = ")
+            .bind(Param::I64(project_id))
+            .push(" WHERE session_id IN (SELECT session_id FROM traces WHERE id IN ")
+            .bind_list(ids())
+            .push(") AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.session_id = sessions.session_id AND t.project_id <> ")
+            .bind(Param::I64(project_id))
+            .push(")");
+        tx.execute(&sessions).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+}
+
+/// Deletes `traces` (row id and session id) with their spans, their annotations (by cascade) and
+/// the sessions they leave empty, inside `tx`.
+async fn delete_traces(tx: &mut super::tx::Tx, traces: &[(i64, Option<String>)]) -> Result<Deleted> {
+    if traces.is_empty() {
+        return Ok(Deleted::default());
+    }
+    let ids = || traces.iter().map(|(id, _)| Param::I64(*id));
+    let mut spans = tx.sql();
+    spans.push("DELETE FROM spans WHERE trace_rowid IN ").bind_list(ids());
+    let spans = tx.execute(&spans).await?;
+    let mut rows = tx.sql();
+    rows.push("DELETE FROM traces WHERE id IN ").bind_list(ids());
+    let deleted_traces = tx.execute(&rows).await?;
+    let mut session_ids: Vec<&str> = traces.iter().filter_map(|(_, session)| session.as_deref()).collect();
+    session_ids.sort_unstable();
+    session_ids.dedup();
+    let mut sessions = 0;
+    if !session_ids.is_empty() {
+        let mut orphans = tx.sql();
+        orphans
+            .push("DELETE FROM sessions WHERE session_id IN ")
+            .bind_list(session_ids.iter().map(|id| Param::Str(id)))
+            .push(" AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.session_id = sessions.session_id)");
+        sessions = tx.execute(&orphans).await?;
+    }
+    Ok(Deleted { traces: deleted_traces, spans, sessions })
 }
 
 /// A unique violation on the policy's name, told as such.
