@@ -24,6 +24,11 @@ enum Command {
     Dataset(cli::dataset::DatasetArgs),
     /// Run experiments on a running server's datasets, scored by its evaluator plugins.
     Experiment(cli::experiment::ExperimentArgs),
+    /// Copy the SQLite database to a new file while the server runs (online and consistent).
+    Backup(cli::backup::DatabaseArgs),
+    /// Put a backup in place of the SQLite database (stop the server first); the replaced
+    /// database is kept beside it.
+    Restore(cli::backup::DatabaseArgs),
 }
 
 #[tokio::main]
@@ -41,6 +46,8 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(config) => ember::run(*config).await?,
         Command::Plugin(command) => tokio::task::spawn_blocking(move || cli::run(command)).await??,
         Command::Dataset(args) => cli::dataset::run(args).await?,
+        Command::Backup(args) => cli::backup::backup(args).await?,
+        Command::Restore(args) => cli::backup::restore(args).await?,
         Command::Experiment(args) => {
             if !cli::experiment::run(args).await? {
                 return Ok(std::process::ExitCode::FAILURE);

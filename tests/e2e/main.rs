@@ -12,6 +12,7 @@ mod auth;
 mod auth_clients;
 mod auth_projects;
 mod backpressure;
+mod backup;
 mod bad_input;
 mod cli;
 mod cli_experiment;

@@ -117,6 +117,11 @@ impl Background {
         Self { tally, stop, task }
     }
 
+    /// The ids of the spans acknowledged so far.
+    pub fn acked_ids(&self) -> HashSet<String> {
+        self.tally.lock().expect("tally lock").acked.clone()
+    }
+
     /// Spans acknowledged so far.
     pub fn acked(&self) -> usize {
         self.tally.lock().expect("tally lock").acked.len()

@@ -1,5 +1,6 @@
 //! The `ember` command's subcommands other than `serve`.
 
+pub mod backup;
 pub mod dataset;
 pub mod experiment;
 pub mod http;

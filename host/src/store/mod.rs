@@ -4,6 +4,7 @@
 
 mod annotations;
 mod auth;
+pub mod backup;
 mod compare;
 mod dataset_examples;
 mod datasets;
