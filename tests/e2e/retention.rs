@@ -4,21 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use ember_workload::TraceGenerator;
-use prost::Message;
 use serde_json::{json, Value};
 
 use crate::datasets::post_json;
 use crate::harness::{Backend, Ember};
 use crate::on_both_backends;
-use crate::support::post_protobuf;
+use crate::support::send_aged;
 
 /// Sends `traces` traces (4 spans each) to `project`, started `days_ago` days ago; their span ids.
 async fn send(ember: &Ember, project: &str, traces: usize, days_ago: u64) -> Vec<String> {
-    let request = TraceGenerator::new().aged(days_ago).request(traces, project);
-    let (status, _, _) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
-    assert_eq!(status, 200);
-    ember_workload::span_ids(&request)
+    ember_workload::span_ids(&send_aged(ember, project, traces, days_ago).await)
 }
 
 async fn span_count(ember: &Ember, project: &str) -> usize {

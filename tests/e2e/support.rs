@@ -99,3 +99,11 @@ impl Decoder for RawCodec {
         ExportTraceServiceResponse::decode(bytes).map(Some).map_err(|e| tonic::Status::internal(e.to_string()))
     }
 }
+
+/// Exports `traces` generated traces to `project`, started `days_ago` days ago; the request sent.
+pub async fn send_aged(ember: &Ember, project: &str, traces: usize, days_ago: u64) -> ExportTraceServiceRequest {
+    let request = TraceGenerator::new().aged(days_ago).request(traces, project);
+    let (status, _, _) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
+    assert_eq!(status, 200);
+    request
+}

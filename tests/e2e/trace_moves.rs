@@ -2,20 +2,16 @@
 //! one and in bulk, and traces transferred to another project, each taking or moving the spans,
 //! annotations and sessions that go with them.
 
-use ember_workload::TraceGenerator;
-use prost::Message;
 use serde_json::{json, Value};
 
 use crate::datasets::post_json;
 use crate::harness::{Backend, Ember, TestDb};
 use crate::on_both_backends;
-use crate::support::post_protobuf;
+use crate::support::send_aged;
 
 /// Sends `traces` traces to `project`, started `days_ago` days ago; their trace ids.
 async fn send(ember: &Ember, project: &str, traces: usize, days_ago: u64) -> Vec<String> {
-    let request = TraceGenerator::new().aged(days_ago).request(traces, project);
-    let (status, _, _) = post_protobuf(ember, request.encode_to_vec(), &[]).await;
-    assert_eq!(status, 200);
+    let request = send_aged(ember, project, traces, days_ago).await;
     let spans = request.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans);
     let mut ids: Vec<String> = spans.map(|span| hex::encode(&span.trace_id)).collect();
     ids.dedup();

@@ -164,15 +164,11 @@ async fn remove(
 /// `GET /v1/projects/{p}/retention`: the policy the project follows.
 async fn project_policy(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<Json<Value>> {
     let project = resolve(&state.store, &project).await?;
-    let policy = match state.store.project_policies().await?.into_iter().find(|p| p.project_id == project.id) {
-        Some(crate::store::ProjectPolicy { policy_id: Some(id), .. }) => {
-            match state.store.retention_policy(id).await? {
-                Some(policy) => policy_json(&policy),
-                None => default_json(&state),
-            }
-        }
-        _ => default_json(&state),
+    let policy = match state.store.project_policy_id(project.id).await? {
+        Some(id) => state.store.retention_policy(id).await?.map(|policy| policy_json(&policy)),
+        None => None,
     };
+    let policy = policy.unwrap_or_else(|| default_json(&state));
     Ok(Json(json!({ "data": { "project_id": global_id("Project", project.id), "policy": policy } })))
 }
 

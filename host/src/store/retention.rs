@@ -130,6 +130,14 @@ impl Store {
         self.fetch_all(&sql).await
     }
 
+    /// The policy one project follows (`None`: the server default, or no such project).
+    pub async fn project_policy_id(&self, project_id: i64) -> Result<Option<i64>> {
+        let mut sql = self.sql();
+        sql.push("SELECT retention_policy_id FROM projects WHERE id = ").bind(Param::I64(project_id));
+        let row: Option<(Option<i64>,)> = self.fetch_optional(&sql).await?;
+        Ok(row.and_then(|(policy,)| policy))
+    }
+
     /// The start time (ns) of the project's `n`th newest trace, counting from 0: traces that
     /// started before it are beyond a `max_count` of `n`. `None` when the project has fewer.
     pub async fn nth_newest_trace_start(&self, project_id: i64, n: i64) -> Result<Option<i64>> {
