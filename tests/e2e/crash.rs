@@ -65,7 +65,13 @@ async fn killed_at_random_moments_loses_nothing(backend: Backend) {
             .map(|_| tokio::spawn(send_until(ember.url("/v1/traces"), seen.clone(), stop.clone())))
             .collect();
         let before = seen.acked.lock().expect("lock").len();
-        // A random moment, at least a second in so that every sender is mid-stream.
+        // Streaming first (a loaded CI machine can take seconds to commit the first batch), then
+        // a random moment 1–3 s later, so that every sender is mid-stream.
+        let streaming = std::time::Instant::now();
+        while seen.acked.lock().expect("lock").len() == before {
+            assert!(streaming.elapsed() < Duration::from_secs(60), "run {kill} acknowledged nothing in 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let after = Duration::from_millis(1_000 + rand::random::<u64>() % 2_000);
         tokio::time::sleep(after).await;
         ember.kill_9().await;
