@@ -334,6 +334,9 @@ impl Ember {
     pub async fn wait(mut self, timeout: Duration) -> bool {
         let status =
             tokio::time::timeout(timeout, self.child.wait()).await.expect("ember exits in time").expect("wait");
+        if !status.success() {
+            eprintln!("ember exited with {status}");
+        }
         status.success()
     }
 }
