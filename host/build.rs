@@ -12,6 +12,8 @@ fn main() {
     let dist = manifest.join("../ui/dist");
     println!("cargo:rerun-if-changed={}", dist.display());
     println!("cargo:rerun-if-changed=build.rs");
+    // `sqlx::migrate!` embeds the migrations; a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed={}", manifest.join("../migrations").display());
 
     let mut files = Vec::new();
     if dist.join("index.html").is_file() {

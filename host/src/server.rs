@@ -153,6 +153,7 @@ impl Server {
             ingestor.clone(),
             jobs.clone(),
         );
+        let sweeper = crate::lifecycle::Sweeper::new(store.clone(), metrics.clone(), config.sweeper_config());
         let state = AppState {
             store: store.clone(),
             ingestor: ingestor.clone(),
@@ -171,6 +172,7 @@ impl Server {
             protect_metrics: config.protect_metrics,
             allowed_origins: config.allowed_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
             default_retention: config.sweeper_config().default_rule,
+            sweeper_wake: sweeper.wake_handle(),
         };
         let task_watch = supervisor.spawn_restarting("prompt-task-watch", move || {
             let tasks = tasks.clone();
@@ -182,7 +184,6 @@ impl Server {
                 }
             }
         });
-        let sweeper = crate::lifecycle::Sweeper::new(store.clone(), state.metrics.clone(), config.sweeper_config());
         let sweeping = supervisor.spawn_restarting("retention-sweeper", move || sweeper.clone().run());
         let guarding = quota.is_limited().then(|| {
             let (store, metrics) = (store.clone(), state.metrics.clone());
@@ -371,40 +372,55 @@ fn raise_open_files_limit() {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Listens for SIGTERM and SIGINT from the moment it is called; the future resolves on the first.
+///
+/// Registration must happen before the listeners answer: until a handler is installed SIGTERM's
+/// default action kills the process outright, skipping the drain, so a service manager that
+/// stops a server it has just seen ready would get a signal exit instead of a clean one.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Ok(mut only), Err(err)) | (Err(err), Ok(mut only)) => {
+                    tracing::error!(error = %err, "cannot listen for one of SIGTERM and SIGINT");
+                    only.recv().await;
+                }
+                (Err(err), Err(_)) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM or SIGINT; stop the server with SIGKILL");
+                    std::future::pending::<()>().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
 /// Binds, announces the bound addresses on stdout, and serves until SIGTERM/SIGINT.
 pub async fn run(config: ServeConfig) -> Result<(), ServerError> {
     raise_open_files_limit();
+    let stop = shutdown_signal();
     let server = Server::bind(config).await?;
     let http = server.http_addr().map(|a| a.to_string()).unwrap_or_default();
     let grpc = server.grpc_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(%http, %grpc, "ember listening");
     // One machine-readable line, so that scripts and tests using port 0 learn the real ports.
     println!("ember listening http={http} grpc={grpc}");
-    server.serve(shutdown_signal()).await
+    server.serve(stop).await
 }
 
 /// Makes sure an administrator can sign in to a server with authentication on.

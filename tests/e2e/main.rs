@@ -35,6 +35,7 @@ mod pg_cluster;
 mod phoenix_client;
 mod pipeline;
 mod postgres_faults;
+mod project_delete;
 mod prompts;
 mod providers;
 mod registry;

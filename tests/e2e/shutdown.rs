@@ -1,4 +1,5 @@
-//! SIGTERM during sustained load: every span that got a 200 is in the database afterwards.
+//! SIGTERM during sustained load: every span that got a 200 is in the database afterwards; and
+//! SIGTERM the moment the server announces its ports is a clean stop, not the signal's default.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -65,4 +66,17 @@ async fn sigterm_under_load_loses_no_acknowledged_span(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(sigterm_under_load_loses_no_acknowledged_span);
+/// A service manager may stop a server it has only just started. The handler was once installed
+/// only when the serve loop first polled it, so a SIGTERM in the gap killed the process by the
+/// signal's default action (no drain, exit by signal); the crash test hit it now and then.
+async fn sigterm_at_once_after_listening_is_a_clean_exit(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    for _ in 0..5 {
+        let ember = Ember::start(&db).await;
+        ember.terminate();
+        assert!(ember.wait(Duration::from_secs(30)).await, "exit 0 after a SIGTERM at the listening line");
+    }
+    db.cleanup().await;
+}
+
+on_both_backends!(sigterm_under_load_loses_no_acknowledged_span, sigterm_at_once_after_listening_is_a_clean_exit);

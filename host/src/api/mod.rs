@@ -34,6 +34,7 @@ pub mod routes;
 mod secrets;
 mod sessions;
 mod span_filter;
+mod span_json;
 mod span_query;
 mod spans;
 mod state;

@@ -114,6 +114,7 @@ pub async fn update(
 }
 
 /// `DELETE /v1/projects/{id-or-name}` with its traces, spans and sessions; `default` is kept.
+/// Answers at once: the project disappears now and its contents go in the background.
 pub async fn remove(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<StatusCode> {
     let row = resolve(&state.store, &project).await?;
     if row.name == DEFAULT_PROJECT {
@@ -122,5 +123,6 @@ pub async fn remove(State(state): State<AppState>, Path(project): Path<String>) 
     if !state.store.delete_project(row.id).await? {
         return Err(ApiError::not_found(format!("Project {project} not found")));
     }
+    state.sweeper_wake.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,15 +2,15 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
-use serde_json::Value;
+use axum::response::Response;
 
 use super::error::{ApiError, ApiResult};
 use super::page::Page;
 use super::params::Params;
 use super::projects::ProjectRequest;
 use super::span_filter::RawSpanFilter;
-use super::{views, AppState};
+use super::span_json::SpanJson;
+use super::AppState;
 use crate::ids::{global_id, keyed_cursor, parse_global_id, parse_keyed_cursor};
 use crate::store::{SpanCursor, SpanQuery, SpanRow, SpanSort};
 
@@ -20,10 +20,10 @@ const MAX_LIMIT: i64 = 1000;
 pub async fn list(
     State(state): State<AppState>,
     ProjectRequest { project, params }: ProjectRequest,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let query = span_query(&params, project.id)?;
     let rows = state.store.list_spans(&query).await?;
-    Ok(Page::split(rows, query.limit).json(views::span, |row| cursor_of(query.sort, row)))
+    Ok(Page::split(rows, query.limit).response_with(SpanJson, |row| cursor_of(query.sort, row)))
 }
 
 fn cursor_of(sort: SpanSort, row: &SpanRow) -> String {

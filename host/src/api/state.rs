@@ -44,6 +44,8 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// The retention rule of projects without a policy (`EMBER_DEFAULT_RETENTION_DAYS`).
     pub default_retention: crate::store::RetentionRule,
+    /// Wakes the retention sweeper, which empties deleted projects in the background.
+    pub sweeper_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for crate::api::ui::UiAssets {

@@ -1,53 +1,17 @@
 //! JSON shapes of the REST API, following Phoenix's v1 schemas.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::span_json::SpanJson;
 use crate::ids::global_id;
 
-use crate::attributes::flatten;
 use crate::store::{SessionRow, SpanRow, TraceRow};
 use crate::time::iso_time;
 
-/// Phoenix's `Span`: flat dotted attributes without `openinference.span.kind`, ISO times.
+/// Phoenix's `Span` as a `Value`, for callers that edit it; listings serialise
+/// [`SpanJson`] directly.
 pub fn span(row: &SpanRow) -> Value {
-    let nested: Map<String, Value> = serde_json::from_str(&row.attributes).unwrap_or_default();
-    let mut attributes = flatten(&nested);
-    attributes.remove("openinference.span.kind");
-    for (key, column) in [
-        ("input.value", &row.input_value),
-        ("input.mime_type", &row.input_mime_type),
-        ("output.value", &row.output_value),
-        ("output.mime_type", &row.output_mime_type),
-    ] {
-        if let Some(value) = column {
-            attributes.insert(key.to_owned(), Value::String(value.clone()));
-        }
-    }
-    let events: Vec<Value> = serde_json::from_str::<Vec<Value>>(&row.events)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|event| {
-            let timestamp = event.get("timestamp_ns").and_then(Value::as_i64).unwrap_or(0);
-            json!({
-                "name": event.get("name").cloned().unwrap_or(Value::Null),
-                "timestamp": iso_time(timestamp),
-                "attributes": event.get("attributes").cloned().unwrap_or_else(|| json!({})),
-            })
-        })
-        .collect();
-    json!({
-        "id": global_id("Span", row.id),
-        "name": row.name,
-        "context": { "trace_id": row.trace_id, "span_id": row.span_id },
-        "span_kind": row.span_kind,
-        "parent_id": row.parent_id,
-        "start_time": iso_time(row.start_ns),
-        "end_time": iso_time(row.end_ns),
-        "status_code": row.status_code,
-        "status_message": row.status_message,
-        "attributes": attributes,
-        "events": events,
-    })
+    serde_json::to_value(SpanJson(row)).unwrap_or(Value::Null)
 }
 
 /// Phoenix's `TraceSpanData`: the summary of a span inside a trace listing.

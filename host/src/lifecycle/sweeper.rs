@@ -1,5 +1,8 @@
 //! The retention sweeper: every interval, each project's traces beyond its policy (or the server
-//! default) are deleted with their spans, annotations and emptied sessions.
+//! default) are deleted with their spans, annotations and emptied sessions. It also empties and
+//! removes deleted projects: `DELETE /v1/projects/{p}` only hides the project and wakes the
+//! sweeper, so that deleting millions of spans answers at once and runs at the sweeper's pace
+//! (and resumes after a restart, since the mark is in the database).
 //!
 //! Deletes go in bounded transactions of `batch_traces` traces, and after each one the sweeper
 //! rests for `rest_factor` times as long as the delete took. On SQLite the span writer and the
@@ -12,6 +15,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 use crate::store::{Deleted, RetentionRule, Store, StoreError};
@@ -48,23 +53,61 @@ pub struct Sweeper {
     store: Store,
     metrics: Arc<Metrics>,
     config: SweeperConfig,
+    wake: Arc<Notify>,
 }
 
 impl Sweeper {
     pub fn new(store: Store, metrics: Arc<Metrics>, config: SweeperConfig) -> Self {
-        Self { store, metrics, config }
+        Self { store, metrics, config, wake: Arc::default() }
     }
 
-    /// Sweeps every interval, forever; a failed sweep is logged and retried at the next one.
+    /// Notified after a project is deleted, so that the sweeper starts emptying it now rather
+    /// than at its next interval.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Sweeps every interval, and empties deleted projects whenever woken, forever; a failed
+    /// pass is logged and retried at the next one.
     pub async fn run(self) {
         let mut every = tokio::time::interval(self.config.interval);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            every.tick().await;
-            if let Err(err) = self.sweep().await {
-                tracing::warn!(error = %err, "retention sweep failed; retrying at the next interval");
+            let full = tokio::select! {
+                _ = every.tick() => true,
+                () = self.wake.notified() => false,
+            };
+            if let Err(err) = self.reap_deleted_projects().await {
+                tracing::warn!(error = %err, "emptying deleted projects failed; retrying at the next interval");
+            }
+            if full {
+                if let Err(err) = self.sweep().await {
+                    tracing::warn!(error = %err, "retention sweep failed; retrying at the next interval");
+                }
             }
         }
+    }
+
+    /// Deletes the traces of every deleted project, batch by batch, then the project rows.
+    pub async fn reap_deleted_projects(&self) -> Result<Deleted, StoreError> {
+        let mut total = Deleted::default();
+        for project_id in self.store.deleted_projects().await? {
+            let started = Instant::now();
+            let deleted = self.delete_before(project_id, i64::MAX).await?;
+            let removed = self.store.remove_emptied_project(project_id).await?;
+            tracing::info!(
+                project_id,
+                traces = deleted.traces,
+                spans = deleted.spans,
+                removed,
+                seconds = started.elapsed().as_secs_f64(),
+                "emptied a deleted project"
+            );
+            total.traces += deleted.traces;
+            total.spans += deleted.spans;
+            total.sessions += deleted.sessions;
+        }
+        Ok(total)
     }
 
     /// One pass over every project; returns what it deleted.

@@ -14,7 +14,9 @@ pub struct ProjectRow {
     pub updated_ns: i64,
 }
 
-const PROJECT_COLUMNS: &str = "SELECT id, name, description, created_ns, updated_ns FROM projects";
+/// Live projects only: a deleted project is hidden at once while the sweeper empties it.
+const PROJECT_COLUMNS: &str =
+    "SELECT id, name, description, created_ns, updated_ns FROM projects WHERE deleted_ns IS NULL";
 
 impl Store {
     /// Projects newest first, from `from_id` (inclusive), optionally filtered by a case-insensitive
@@ -31,7 +33,7 @@ impl Store {
             format!("%{escaped}%")
         });
         let mut sql = self.sql();
-        sql.push(PROJECT_COLUMNS).push(" WHERE id <= ").bind(Param::I64(from_id.unwrap_or(i64::MAX)));
+        sql.push(PROJECT_COLUMNS).push(" AND id <= ").bind(Param::I64(from_id.unwrap_or(i64::MAX)));
         if let Some(pattern) = pattern {
             sql.push(" AND LOWER(name) LIKE ").bind(Param::Owned(pattern)).push(" ESCAPE '\\'");
         }
@@ -43,14 +45,14 @@ impl Store {
     /// A project by row id.
     pub async fn project_by_id(&self, id: i64) -> Result<Option<ProjectRow>> {
         let mut sql = self.sql();
-        sql.push(PROJECT_COLUMNS).push(" WHERE id = ").bind(Param::I64(id));
+        sql.push(PROJECT_COLUMNS).push(" AND id = ").bind(Param::I64(id));
         self.fetch_optional(&sql).await
     }
 
     /// A project by its unique name.
     pub async fn project_by_name(&self, name: &str) -> Result<Option<ProjectRow>> {
         let mut sql = self.sql();
-        sql.push(PROJECT_COLUMNS).push(" WHERE name = ").bind(Param::Str(name));
+        sql.push(PROJECT_COLUMNS).push(" AND name = ").bind(Param::Str(name));
         self.fetch_optional(&sql).await
     }
 
@@ -82,12 +84,44 @@ impl Store {
         self.project_by_id(id).await
     }
 
-    /// Deletes a project with its traces, spans and sessions; false when it did not exist.
+    /// Deletes a project: at once it is hidden from every read and its name is free again; its
+    /// traces, spans and sessions go in the background ([`Store::reap_deleted_project`], run by
+    /// the retention sweeper). False when there was no such live project.
     pub async fn delete_project(&self, id: i64) -> Result<bool> {
         let mut sql = self.sql();
-        sql.push("DELETE FROM projects WHERE id = ").bind(Param::I64(id));
+        let tombstone = format!("{DELETED_NAME_PREFIX}{id}:");
+        sql.push("UPDATE projects SET deleted_ns = ")
+            .bind(Param::I64(now_ns()))
+            .push(", name = ")
+            .bind(Param::Owned(tombstone))
+            .push(" || name WHERE deleted_ns IS NULL AND id = ")
+            .bind(Param::I64(id));
         let deleted = self.execute(&sql).await? > 0;
         self.forget_project_ids();
         Ok(deleted)
     }
+
+    /// Projects deleted but not yet emptied, oldest deletion first.
+    pub async fn deleted_projects(&self) -> Result<Vec<i64>> {
+        let mut sql = self.sql();
+        sql.push("SELECT id FROM projects WHERE deleted_ns IS NOT NULL ORDER BY deleted_ns");
+        let rows: Vec<(i64,)> = self.fetch_all(&sql).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Removes a deleted project's row (with whatever still refers to it, by cascade) once no
+    /// trace is left in it; false while traces remain or when it is not a deleted project.
+    pub async fn remove_emptied_project(&self, id: i64) -> Result<bool> {
+        let mut sql = self.sql();
+        sql.push("DELETE FROM projects WHERE deleted_ns IS NOT NULL AND id = ")
+            .bind(Param::I64(id))
+            .push(" AND NOT EXISTS (SELECT 1 FROM traces WHERE project_id = ")
+            .bind(Param::I64(id))
+            .push(")");
+        Ok(self.execute(&sql).await? > 0)
+    }
 }
+
+/// A deleted project is renamed `deleted:<id>:<name>` until its row goes, so that the name can
+/// be taken again at once.
+const DELETED_NAME_PREFIX: &str = "deleted:";

@@ -123,10 +123,12 @@ impl Store {
         Ok(self.execute(&sql).await? > 0)
     }
 
-    /// Every project with the policy it follows.
+    /// Every live project with the policy it follows.
     pub async fn project_policies(&self) -> Result<Vec<ProjectPolicy>> {
         let mut sql = self.sql();
-        sql.push("SELECT id AS project_id, retention_policy_id AS policy_id FROM projects ORDER BY id");
+        sql.push(
+            "SELECT id AS project_id, retention_policy_id AS policy_id FROM projects WHERE deleted_ns IS NULL ORDER BY id",
+        );
         self.fetch_all(&sql).await
     }
 
