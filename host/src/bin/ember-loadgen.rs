@@ -80,6 +80,13 @@ struct Args {
     server_bin: Option<std::path::PathBuf>,
 }
 
+/// One page of `GET /v1/projects/{p}/spans`, spans counted but not kept.
+#[derive(serde::Deserialize)]
+struct SpanPage {
+    data: Vec<serde::de::IgnoredAny>,
+    next_cursor: Option<String>,
+}
+
 /// Reads every span of `project` back, 1,000 per page; returns how many.
 async fn read_back(client: &reqwest::Client, url: &str, project: &str) -> anyhow::Result<u64> {
     let (mut count, mut cursor) = (0u64, None::<String>);
@@ -94,10 +101,12 @@ async fn read_back(client: &reqwest::Client, url: &str, project: &str) -> anyhow
             bail!("reading spans back failed with {}", response.status());
         }
         let body = response.bytes().await?;
-        let page: serde_json::Value = serde_json::from_slice(&body)?;
-        count += page["data"].as_array().map_or(0, Vec::len) as u64;
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        // Every byte is parsed and checked, but no tree is built: the client's share of the two
+        // processes' CPU stays small, so the figure measures the server.
+        let page: SpanPage = serde_json::from_slice(&body)?;
+        count += page.data.len() as u64;
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => return Ok(count),
         }
     }

@@ -161,10 +161,14 @@ const SESSION_COLUMNS: &str = "SELECT ps.id, ps.session_id, ps.project_id, ps.st
 impl Store {
     /// One page of a project's spans: `limit + 1` rows, the extra one telling that a next page exists.
     pub async fn list_spans(&self, q: &SpanQuery) -> Result<Vec<SpanRow>> {
+        // The page's ids first, then its rows: the inner query touches only the index and the
+        // filtered columns, so however the planner runs it (after a bulk load PostgreSQL's
+        // statistics are stale and it sorts every row before the cursor) only the page's rows
+        // are read whole, with their large text and JSON (detoasted, converted to text).
         let mut sql = self.sql();
         sql.push("SELECT ")
             .push(span_columns(self.dialect()))
-            .push(" FROM spans WHERE project_id = ")
+            .push(" FROM spans WHERE id IN (SELECT id FROM spans WHERE project_id = ")
             .bind(Param::I64(q.project_id));
         if let Some(start) = q.start_ns {
             sql.push(" AND start_ns >= ").bind(Param::I64(start));
@@ -219,11 +223,11 @@ impl Store {
             }
             (_, None) => {}
         }
-        match q.sort {
-            SpanSort::Id => sql.push(&format!(" ORDER BY id {dir}")),
-            SpanSort::StartTime => sql.push(&format!(" ORDER BY start_ns {dir}, id {dir}")),
+        let order = match q.sort {
+            SpanSort::Id => format!(" ORDER BY id {dir}"),
+            SpanSort::StartTime => format!(" ORDER BY start_ns {dir}, id {dir}"),
         };
-        sql.push(" LIMIT ").bind(Param::I64(q.limit + 1));
+        sql.push(&order).push(" LIMIT ").bind(Param::I64(q.limit + 1)).push(")").push(&order);
         self.fetch_all(&sql).await
     }
 
