@@ -211,7 +211,9 @@ pub async fn remove(
     }
     if let Some(name) = row.project_name.filter(|_| delete_project) {
         if let Some(project) = state.store.project_by_name(&name).await? {
-            state.store.delete_project(project.id).await?;
+            if state.store.delete_project(project.id).await? {
+                state.sweeper_wake.notify_one();
+            }
         }
     }
     Ok(StatusCode::NO_CONTENT)
