@@ -31,6 +31,7 @@ mod llm_server;
 mod memory_cap;
 mod oidc;
 mod otel_export;
+mod overlapping_exports;
 mod pg_cluster;
 mod phoenix_client;
 mod pipeline;

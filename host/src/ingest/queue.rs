@@ -158,8 +158,22 @@ impl SpanQueue {
 }
 
 impl QueueReceiver {
-    /// Refreshes the depth gauge after batches were written and their permits released.
-    pub(crate) fn report_depth(&self) {
+    /// A handle that refreshes the depth gauge, for the writer's lanes.
+    pub(crate) fn depth_gauge(&self) -> DepthGauge {
+        DepthGauge { permits: self.permits.clone(), capacity: self.capacity, metrics: self.metrics.clone() }
+    }
+}
+
+/// Refreshes the queue-depth gauge after batches were written and their permits released.
+#[derive(Debug, Clone)]
+pub(crate) struct DepthGauge {
+    permits: Arc<Semaphore>,
+    capacity: u32,
+    metrics: Arc<Metrics>,
+}
+
+impl DepthGauge {
+    pub(crate) fn report(&self) {
         let depth = (self.capacity as usize).saturating_sub(self.permits.available_permits());
         self.metrics.queue_depth.set(depth as i64);
     }

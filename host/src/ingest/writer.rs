@@ -1,8 +1,13 @@
-//! The batch writer: the one task that moves queued spans into the store.
+//! The batch writer: the task that moves queued spans into the store.
 //!
 //! It gathers whatever is queued (up to a batch limit) into one transaction, so that batches grow
-//! under load and stay small when idle. A failed write is retried; the queue's capacity is only
-//! released after the spans are committed, which is what turns a full database into backpressure.
+//! under load and stay small when idle. It runs as many transactions at once as the store takes
+//! writers ([`Store::concurrent_writes`]): one lane on SQLite, whose writes are serial anyway;
+//! two on PostgreSQL, so that the next batch is sent while the server still executes and fsyncs
+//! the last (one PostgreSQL backend process per transaction: one lane left a core idle). Lanes
+//! take turns at the queue, so each batch is gathered whole by one lane. A failed write is
+//! retried; the queue's capacity is only released after the spans are committed, which is what
+//! turns a full database into backpressure.
 //!
 //! # Durable acknowledgement
 //!
@@ -27,9 +32,9 @@
 //! disk or database) is answered 503 / UNAVAILABLE: its spans stay queued and are written once the
 //! store heals, and the client's retry is deduplicated.
 //!
-//! The writer is a supervised, restartable task. The queue's receiver and the batches it holds
-//! live outside the task (in [`Inbox`]), so that a run that panics anywhere leaves them behind for
-//! the next run, which writes the batches in hand first: a panic never loses an acknowledged span.
+//! The writer is a supervised, restartable task. The queue's receiver and the batches each lane
+//! holds live outside the task (in [`Inbox`]), so that a run that panics anywhere leaves them behind
+//! for the next run, which writes the batches in hand first: a panic never loses an acknowledged span.
 //! A panic inside a write attempt is contained without even a restart.
 
 use std::panic::AssertUnwindSafe;
@@ -43,7 +48,7 @@ use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::ingest::queue::{Committed, QueueReceiver, QueuedBatch};
+use crate::ingest::queue::{Committed, DepthGauge, QueueReceiver, QueuedBatch};
 use crate::ingest::write_health::WriteHealth;
 use crate::live::SpanEvents;
 use crate::metrics::Metrics;
@@ -108,17 +113,20 @@ pub fn spawn_writer(
         max_batch_spans: max_batch_spans.max(1),
         events,
         health: health.clone(),
+        depth: queue.depth_gauge(),
         injected_panics: AtomicU32::new(injected_panics),
     });
-    let inbox = Arc::new(Mutex::new(Inbox { queue, in_hand: Vec::new() }));
+    let lanes = (0..writer.store.concurrent_writes().max(1)).map(|_| Mutex::new(Vec::new())).collect();
+    let inbox = Arc::new(Inbox { queue: Mutex::new(queue), lanes });
     let task = supervisor.spawn_restarting(TASK_NAME, move || writer.clone().run(inbox.clone(), stopped.clone()));
     WriterHandle { stop, task: Some(task), health }
 }
 
-/// What outlives a writer run: the queue and the batches taken from it but not yet committed.
+/// What outlives a writer run: the queue, and per lane the batches taken from it but not yet
+/// committed.
 struct Inbox {
-    queue: QueueReceiver,
-    in_hand: Vec<QueuedBatch>,
+    queue: Mutex<QueueReceiver>,
+    lanes: Vec<Mutex<Vec<QueuedBatch>>>,
 }
 
 /// Takes `first` and whatever else is queued, up to `max_spans` spans, into the hand.
@@ -142,37 +150,51 @@ struct Writer {
     max_batch_spans: usize,
     events: SpanEvents,
     health: Arc<WriteHealth>,
+    depth: DepthGauge,
     injected_panics: AtomicU32,
 }
 
 impl Writer {
-    async fn run(self: Arc<Self>, inbox: Arc<Mutex<Inbox>>, mut stopped: watch::Receiver<bool>) {
-        // The lock is held for the whole run; a panic releases it as the run unwinds.
-        let mut inbox = inbox.lock().await;
-        let Inbox { queue, in_hand } = &mut *inbox;
+    async fn run(self: Arc<Self>, inbox: Arc<Inbox>, stopped: watch::Receiver<bool>) {
+        let lanes = inbox.lanes.iter().map(|in_hand| self.lane(&inbox.queue, in_hand, stopped.clone()));
+        futures::future::join_all(lanes).await;
+        self.depth.report();
+        tracing::info!("span writer drained the queue");
+    }
+
+    /// One lane: takes the queue's turn, gathers a batch, lets the next lane have the queue while
+    /// it commits. On stop it drains what is queued.
+    async fn lane(
+        &self,
+        queue: &Mutex<QueueReceiver>,
+        in_hand: &Mutex<Vec<QueuedBatch>>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        // The hand is held for the whole run; a panic releases it as the run unwinds.
+        let mut in_hand = in_hand.lock().await;
         if !in_hand.is_empty() {
             tracing::warn!(batches = in_hand.len(), "span writer restarted: writing the batches it held first");
-            self.commit(in_hand).await;
+            self.commit(&mut in_hand).await;
         }
         loop {
+            let mut queue = queue.lock().await;
             let first = tokio::select! {
                 biased;
                 batch = queue.rx.recv() => batch,
                 _ = stopped.wait_for(|stop| *stop) => None,
             };
             let Some(first) = first else { break };
-            gather(queue, in_hand, first, self.max_batch_spans);
-            self.commit(in_hand).await;
-            queue.report_depth();
+            gather(&mut queue, &mut in_hand, first, self.max_batch_spans);
+            drop(queue);
+            self.commit(&mut in_hand).await;
         }
         // Stopping: the transports no longer accept, so whatever is queued now is all there is.
+        let mut queue = queue.lock().await;
         queue.rx.close();
         while let Ok(first) = queue.rx.try_recv() {
-            gather(queue, in_hand, first, self.max_batch_spans);
-            self.commit(in_hand).await;
+            gather(&mut queue, &mut in_hand, first, self.max_batch_spans);
+            self.commit(&mut in_hand).await;
         }
-        queue.report_depth();
-        tracing::info!("span writer drained the queue");
     }
 
     /// Commits the spans of the batches in hand, tells each batch's client, then lets go of them
@@ -204,6 +226,7 @@ impl Writer {
             }
         }
         in_hand.clear();
+        self.depth.report();
     }
 
     /// Writes `spans` (at `offset` in the batch), retrying until they are committed or refused

@@ -26,6 +26,7 @@ mod retention;
 mod rows;
 mod secrets;
 mod settings;
+mod span_insert;
 mod span_query;
 mod sql;
 mod tx;
@@ -203,6 +204,15 @@ impl Store {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// How many span-batch transactions are worth running at once: SQLite has one writer
+    /// connection, PostgreSQL runs each transaction in its own backend process.
+    pub fn concurrent_writes(&self) -> usize {
+        match self.pools {
+            Pools::Sqlite { .. } => 1,
+            Pools::Postgres(_) => 2,
         }
     }
 

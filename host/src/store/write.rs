@@ -3,14 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::span_insert::{self, SpanRow};
 use super::sql::{Dialect, Param, Sql};
 use super::{Pools, Result, Store};
 use crate::model::SpanRecord;
 use crate::time::now_ns;
 
-/// Rows per multi-row INSERT. 25 columns × 400 rows stays well under both SQLite's (32,766)
-/// and PostgreSQL's (65,535) bind-parameter limits while amortising statement overhead.
-const SPAN_ROWS_PER_STATEMENT: usize = 400;
+/// Rows per multi-row session or trace upsert (5 parameters a row).
 const AGGREGATE_ROWS_PER_STATEMENT: usize = 1000;
 
 /// What a batch write did.
@@ -31,7 +30,8 @@ macro_rules! exec {
     }};
 }
 
-/// Runs the whole batch in a transaction of backend `$db` on a connection of `$pool`.
+/// Runs the whole batch in a transaction of backend `$db` on a connection of `$pool`, inserting
+/// the span rows with `$insert_spans` (see `span_insert`).
 ///
 /// A connection whose write failed is closed, never returned to the pool: after `SQLITE_FULL` or
 /// an I/O error SQLite may have rolled the transaction back by itself, and the connection's own
@@ -39,10 +39,10 @@ macro_rules! exec {
 /// next `BEGIN` would become a savepoint inside a transaction that never commits, and every later
 /// "commit" would be lost (SQLite's "Response To Errors Within A Transaction").
 macro_rules! write_batch_on {
-    ($store:expr, $pool:expr, $db:ty, $spans:expr) => {{
+    ($store:expr, $pool:expr, $db:ty, $spans:expr, $insert_spans:path) => {{
         let mut conn = $pool.acquire().await?;
         let written: Result<WriteOutcome> = async {
-            let outcome = write_batch_in!($store, &mut *conn, $db, $spans);
+            let outcome = write_batch_in!($store, &mut *conn, $db, $spans, $insert_spans);
             Ok(outcome)
         }
         .await;
@@ -55,7 +55,7 @@ macro_rules! write_batch_on {
 
 /// The batch's statements in one transaction begun on connection `$conn`.
 macro_rules! write_batch_in {
-    ($store:expr, $conn:expr, $db:ty, $spans:expr) => {{
+    ($store:expr, $conn:expr, $db:ty, $spans:expr, $insert_spans:path) => {{
         let mut tx = sqlx::Connection::begin($conn).await?;
         let mut project_ids = HashMap::new();
         for name in distinct_projects($spans) {
@@ -83,10 +83,7 @@ macro_rules! write_batch_in {
             let rows: Vec<(i64, String)> = sqlx::query_as_with(sql.text(), args).fetch_all(&mut *tx).await?;
             trace_rowids.extend(rows.into_iter().map(|(id, trace_id)| (trace_id, id)));
         }
-        let mut inserted = 0;
-        for sql in plan.span_statements(dialect, &trace_rowids) {
-            inserted += exec!(tx, $db, &sql);
-        }
+        let inserted = $insert_spans(&mut *tx, &plan.span_rows(&trace_rowids)).await?;
         tx.commit().await?;
         WriteOutcome { inserted, duplicates: $spans.len() as u64 - inserted }
     }};
@@ -105,8 +102,10 @@ impl Store {
 
     async fn write_batch_once(&self, spans: &[SpanRecord]) -> Result<WriteOutcome> {
         let outcome = match &self.pools {
-            Pools::Sqlite { write, .. } => write_batch_on!(self, write, sqlx::Sqlite, spans),
-            Pools::Postgres(pool) => write_batch_on!(self, pool, sqlx::Postgres, spans),
+            Pools::Sqlite { write, .. } => {
+                write_batch_on!(self, write, sqlx::Sqlite, spans, span_insert::insert_sqlite)
+            }
+            Pools::Postgres(pool) => write_batch_on!(self, pool, sqlx::Postgres, spans, span_insert::insert_postgres),
         };
         Ok(outcome)
     }
@@ -260,14 +259,15 @@ impl<'a> BatchPlan<'a> {
         out
     }
 
-    fn span_statements(&self, dialect: Dialect, trace_rowids: &HashMap<String, i64>) -> Vec<Sql<'a>> {
-        let rows: Vec<(&'a SpanRecord, i64, i64)> = self
+    /// The batch's spans with their project ids and the row ids of their traces.
+    fn span_rows(&self, trace_rowids: &HashMap<String, i64>) -> Vec<SpanRow<'a>> {
+        let rows: Vec<SpanRow<'a>> = self
             .spans
             .iter()
             .filter_map(|&(span, project_id)| Some((span, project_id, *trace_rowids.get(span.trace_id.as_str())?)))
             .collect();
         debug_assert_eq!(rows.len(), self.spans.len(), "every trace of the batch was upserted");
-        rows.chunks(SPAN_ROWS_PER_STATEMENT).map(|chunk| insert_spans_sql(dialect, chunk)).collect()
+        rows
     }
 }
 
@@ -276,48 +276,6 @@ fn min_max(dialect: Dialect) -> (&'static str, &'static str) {
         Dialect::Sqlite => ("min", "max"),
         Dialect::Postgres => ("LEAST", "GREATEST"),
     }
-}
-
-fn insert_spans_sql<'a>(dialect: Dialect, chunk: &[(&'a SpanRecord, i64, i64)]) -> Sql<'a> {
-    let mut sql = Sql::new(dialect);
-    sql.push(
-        "INSERT INTO spans (project_id, trace_rowid, trace_id, span_id, span_key, parent_id, name, span_kind, status_code, \
-         status_message, start_ns, end_ns, latency_ms, model_name, token_prompt, token_completion, \
-         token_total, input_value, input_mime_type, output_value, output_mime_type, session_id, \
-         attributes, events) VALUES ",
-    );
-    for (i, (span, project_id, trace_rowid)) in chunk.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        for param in [
-            Param::I64(*project_id),
-            Param::I64(*trace_rowid),
-            Param::Str(&span.trace_id),
-            Param::Str(&span.span_id),
-            Param::I64(span_key(&span.span_id).unwrap_or_default()),
-            Param::OptStr(span.parent_id.as_deref()),
-            Param::Str(&span.name),
-            Param::Str(&span.span_kind),
-            Param::Str(span.status_code),
-            Param::Str(&span.status_message),
-            Param::I64(span.start_ns),
-            Param::I64(span.end_ns),
-            Param::F64(span.latency_ms()),
-            Param::OptStr(span.model_name.as_deref()),
-            Param::OptI64(span.token_prompt),
-            Param::OptI64(span.token_completion),
-            Param::OptI64(span.token_total),
-            Param::OptStr(span.input_value.as_deref()),
-            Param::OptStr(span.input_mime_type.as_deref()),
-            Param::OptStr(span.output_value.as_deref()),
-            Param::OptStr(span.output_mime_type.as_deref()),
-            Param::OptStr(span.session_id.as_deref()),
-        ] {
-            sql.bind(param).push(", ");
-        }
-        sql.bind_json(&span.attributes).push(", ").bind_json(&span.events).push(")");
-    }
-    sql.push(" ON CONFLICT (span_key) DO NOTHING");
-    sql
 }
 
 #[cfg(test)]
