@@ -10,6 +10,7 @@ use ember_workload::TraceGenerator;
 use prost::Message;
 
 use crate::harness::{Backend, Ember, TestDb};
+use crate::on_both_backends;
 use crate::support::post_protobuf;
 
 const ROUNDS: usize = 6;
