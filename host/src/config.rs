@@ -92,6 +92,10 @@ pub struct ServeConfig {
     /// `normal` only a crash of the process (a little faster).
     #[arg(long, env = "EMBER_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_synchronous: SqliteSync,
+    /// Milliseconds one database read may run before it is stopped and its request answered 503
+    /// (`statement_timeout` on PostgreSQL, a progress-handler deadline on SQLite).
+    #[arg(long, env = "EMBER_QUERY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub query_timeout_ms: u64,
     /// Days of traces a project without a retention policy keeps (0 or unset: all of them);
     /// Phoenix's `PHOENIX_DEFAULT_RETENTION_POLICY_DAYS` is read too.
     #[arg(long, env = "EMBER_DEFAULT_RETENTION_DAYS")]

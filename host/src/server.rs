@@ -79,9 +79,14 @@ impl Server {
     /// Connects to the database (applying migrations) and binds both ports.
     pub async fn bind(config: ServeConfig) -> Result<Self, ServerError> {
         let exposure = crate::exposure::check_from_env(&config)?;
-        let store =
-            Store::connect_with(config.database_url.as_deref(), &config.working_dir(), config.sqlite_synchronous)
-                .await?;
+        let read_limit = crate::store::ReadLimit(Duration::from_millis(config.query_timeout_ms.max(1)));
+        let store = Store::connect_with(
+            config.database_url.as_deref(),
+            &config.working_dir(),
+            config.sqlite_synchronous,
+            read_limit,
+        )
+        .await?;
         let mut settings = config.auth_settings(exposure == Exposure::Authenticated);
         settings.oidc_providers = crate::auth::providers_from(std::env::vars())?;
         let auth = Auth::new(store.clone(), settings);

@@ -92,6 +92,9 @@ impl From<StoreError> for ApiError {
             | StoreError::RunExists
             | StoreError::UserExists(_)
             | StoreError::PolicyExists(_) => Self::conflict(err.to_string()),
+            StoreError::QueryTimeout { .. } => {
+                Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "query_timeout", message: err.to_string() }
+            }
             other => {
                 tracing::error!(error = %other, "store error while serving a request");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "database error".into() }
@@ -109,3 +112,16 @@ impl IntoResponse for ApiError {
 
 /// Result of a REST handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_past_the_time_limit_is_a_503_naming_the_limit() {
+        let err = ApiError::from(StoreError::QueryTimeout { limit_ms: 30_000 });
+        assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.code, "query_timeout");
+        assert!(err.message.contains("30000 ms") && err.message.contains("EMBER_QUERY_TIMEOUT_MS"), "{}", err.message);
+    }
+}

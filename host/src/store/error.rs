@@ -11,6 +11,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A read stopped by the server's time limit on queries.
+    #[error("the query ran past the server's limit of {limit_ms} ms a query (EMBER_QUERY_TIMEOUT_MS); narrow it (a time range, a filter, a smaller page)")]
+    QueryTimeout { limit_ms: u64 },
     #[error("a project named {0:?} already exists")]
     ProjectExists(String),
     #[error("plugin {name}@{version} is already registered with other bytes (sha256 {sha256}); publish a new version")]

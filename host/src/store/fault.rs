@@ -100,7 +100,12 @@ impl StorageFault {
 impl StoreError {
     /// What kind of storage failure this is.
     pub fn fault(&self) -> StorageFault {
-        let StoreError::Database(err) = self else { return StorageFault::Refused };
+        let err = match self {
+            StoreError::Database(err) => err,
+            // A read that ran too long: another, or a narrower one, may run.
+            StoreError::QueryTimeout { .. } => return StorageFault::Busy,
+            _ => return StorageFault::Refused,
+        };
         match err {
             sqlx::Error::Io(io) => StorageFault::of_io(io),
             sqlx::Error::PoolTimedOut

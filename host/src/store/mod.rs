@@ -20,6 +20,7 @@ mod project_members;
 mod projects;
 mod prompt_tasks;
 mod prompts;
+mod read_limit;
 mod reads;
 mod registry;
 mod retention;
@@ -29,6 +30,7 @@ mod settings;
 mod span_insert;
 mod span_query;
 mod sql;
+mod statements;
 mod tx;
 mod write;
 
@@ -38,11 +40,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::FromRow;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use annotations::{AnnotationDelete, AnnotationQuery, AnnotationRow, AnnotationTarget, NewAnnotation};
 pub use auth::{ApiKeyRow, AuditRow, CredentialRow, NewApiKey, NewUser, RefreshRow, SessionTokens, UserRow};
@@ -60,6 +59,7 @@ pub use project_members::MemberRow;
 pub use projects::ProjectRow;
 pub use prompt_tasks::PromptTaskRow;
 pub use prompts::{NewTag, PromptRow, PromptTagRow, PromptVersionRecord};
+pub use read_limit::ReadLimit;
 pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
 pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use retention::{Deleted, PolicyRow, ProjectPolicy, RetentionRule};
@@ -74,17 +74,18 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 #[derive(Debug, Clone)]
 enum Pools {
     /// SQLite allows one writer at a time, so writes get a pool of one and reads their own.
-    Sqlite {
-        read: SqlitePool,
-        write: SqlitePool,
-    },
-    Postgres(PgPool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// PostgreSQL: reads run under `statement_timeout` on a pool of their own, so that readers
+    /// never hold the connections the span writer needs.
+    Postgres { read: PgPool, write: PgPool },
 }
 
 /// A handle to the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
     pools: Pools,
+    /// How long one read may run.
+    read_limit: ReadLimit,
     /// Project name → id, so that the writer resolves a batch's project without a query.
     project_ids: Arc<Mutex<HashMap<Arc<str>, i64>>>,
 }
@@ -104,11 +105,17 @@ impl Store {
     /// Connects to `url` (or a SQLite file in `working_dir` when `url` is `None`) and applies
     /// migrations, with SQLite commits synced to disk ([`SqliteSync::Full`]).
     pub async fn connect(url: Option<&str>, working_dir: &Path) -> Result<Self> {
-        Self::connect_with(url, working_dir, SqliteSync::Full).await
+        Self::connect_with(url, working_dir, SqliteSync::Full, ReadLimit::default()).await
     }
 
-    /// [`Store::connect`] with SQLite's commits as durable as `sync` says.
-    pub async fn connect_with(url: Option<&str>, working_dir: &Path, sync: SqliteSync) -> Result<Self> {
+    /// [`Store::connect`] with SQLite's commits as durable as `sync` says and each read stopped
+    /// after `read_limit`.
+    pub async fn connect_with(
+        url: Option<&str>,
+        working_dir: &Path,
+        sync: SqliteSync,
+        read_limit: ReadLimit,
+    ) -> Result<Self> {
         let url = match url {
             Some(url) => url.to_owned(),
             None => {
@@ -117,18 +124,19 @@ impl Store {
                 format!("sqlite://{}", working_dir.join("ember.db").display())
             }
         };
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::connect_postgres(&url).await?
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(&url, read_limit).await?
         } else if url.starts_with("sqlite:") {
             Self::connect_sqlite(&url, sync).await?
         } else {
             return Err(StoreError::UnsupportedUrl(url));
         };
+        let store = Self { pools, read_limit, project_ids: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
 
-    async fn connect_sqlite(url: &str, sync: SqliteSync) -> Result<Self> {
+    async fn connect_sqlite(url: &str, sync: SqliteSync) -> Result<Pools> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             // 16 KiB pages hold five 2–3 KB span rows where 4 KiB pages hold one and waste the rest;
@@ -158,21 +166,23 @@ impl Store {
             .connect_with(options.clone().pragma("cache_size", "-24576"))
             .await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        Ok(Self::with_pools(Pools::Sqlite { read, write }))
+        Ok(Pools::Sqlite { read, write })
     }
 
-    async fn connect_postgres(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_release(|conn, _| Box::pin(async move { Ok(in_autocommit(conn)) }))
-            .connect(url)
-            .await?;
-        Ok(Self::with_pools(Pools::Postgres(pool)))
-    }
-
-    fn with_pools(pools: Pools) -> Self {
-        Self { pools, project_ids: Arc::default() }
+    /// Six connections for writes (the span writer's two lanes, the sweeper, jobs and API
+    /// writes) and eight for reads.
+    async fn connect_postgres(url: &str, read_limit: ReadLimit) -> Result<Pools> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = |connections: u32| {
+            PgPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_release(|conn, _| Box::pin(async move { Ok(in_autocommit(conn)) }))
+        };
+        let write = pool(6).connect_with(options.clone()).await?;
+        let read =
+            pool(8).connect_with(options.options([("statement_timeout", read_limit.postgres_setting())])).await?;
+        Ok(Pools::Postgres { read, write })
     }
 
     fn cached_project_id(&self, name: &str) -> Option<i64> {
@@ -194,7 +204,7 @@ impl Store {
     async fn migrate(&self) -> Result<()> {
         match &self.pools {
             Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
-            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Pools::Postgres { write, .. } => POSTGRES_MIGRATIONS.run(write).await?,
         }
         Ok(())
     }
@@ -203,7 +213,7 @@ impl Store {
     pub fn dialect(&self) -> Dialect {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,
-            Pools::Postgres(_) => Dialect::Postgres,
+            Pools::Postgres { .. } => Dialect::Postgres,
         }
     }
 
@@ -212,7 +222,7 @@ impl Store {
     pub fn concurrent_writes(&self) -> usize {
         match self.pools {
             Pools::Sqlite { .. } => 1,
-            Pools::Postgres(_) => 2,
+            Pools::Postgres { .. } => 2,
         }
     }
 
@@ -249,137 +259,9 @@ impl Store {
                 read.close().await;
                 write.close().await;
             }
-            Pools::Postgres(pool) => pool.close().await,
-        }
-    }
-
-    async fn fetch_all<'a, T>(&self, sql: &Sql<'a>) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        self.fetch_all_on(sql, false).await
-    }
-
-    /// Runs a data-changing statement that returns rows (`… RETURNING`); on SQLite it goes
-    /// through the single writer connection.
-    async fn fetch_all_writing<'a, T>(&self, sql: &Sql<'a>) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        self.fetch_all_on(sql, true).await
-    }
-
-    async fn fetch_all_on<'a, T>(&self, sql: &Sql<'a>, write: bool) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let rows = match &self.pools {
-            Pools::Sqlite { read, write: writer } => {
-                let pool = if write { writer } else { read };
-                let args = sql.arguments::<sqlx::Sqlite>()?;
-                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(pool).await?
-            }
-            Pools::Postgres(pool) => {
-                let args = sql.arguments::<sqlx::Postgres>()?;
-                sqlx::query_as_with::<_, T, _>(sql.text(), args).fetch_all(pool).await?
-            }
-        };
-        Ok(rows)
-    }
-
-    async fn fetch_optional<'a, T>(&self, sql: &Sql<'a>) -> Result<Option<T>>
-    where
-        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        Ok(self.fetch_all(sql).await?.into_iter().next())
-    }
-
-    async fn execute_read(&self, sql: &Sql<'_>) -> Result<u64> {
-        self.execute_on(sql, false).await
-    }
-
-    /// Runs a data-changing statement; on SQLite it goes through the single writer connection.
-    async fn execute(&self, sql: &Sql<'_>) -> Result<u64> {
-        self.execute_on(sql, true).await
-    }
-
-    async fn execute_on(&self, sql: &Sql<'_>, write: bool) -> Result<u64> {
-        let affected = match &self.pools {
-            Pools::Sqlite { read, write: writer } => {
-                let pool = if write { writer } else { read };
-                let args = sql.arguments::<sqlx::Sqlite>()?;
-                sqlx::query_with(sql.text(), args).execute(pool).await?.rows_affected()
-            }
-            Pools::Postgres(pool) => {
-                let args = sql.arguments::<sqlx::Postgres>()?;
-                sqlx::query_with(sql.text(), args).execute(pool).await?.rows_affected()
-            }
-        };
-        Ok(affected)
-    }
-}
-
-impl Store {
-    /// Runs data-changing statements in one transaction; returns each one's affected row count.
-    async fn execute_in_transaction(&self, statements: &[Sql<'_>]) -> Result<Vec<u64>> {
-        let mut affected = Vec::with_capacity(statements.len());
-        match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                let mut tx = write.begin().await?;
-                for sql in statements {
-                    let args = sql.arguments::<sqlx::Sqlite>()?;
-                    affected.push(sqlx::query_with(sql.text(), args).execute(&mut *tx).await?.rows_affected());
-                }
-                tx.commit().await?;
-            }
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for sql in statements {
-                    let args = sql.arguments::<sqlx::Postgres>()?;
-                    affected.push(sqlx::query_with(sql.text(), args).execute(&mut *tx).await?.rows_affected());
-                }
-                tx.commit().await?;
-            }
-        }
-        Ok(affected)
-    }
-}
-
-impl Store {
-    /// Runs statements in one transaction and commits only if the first `checked` statements
-    /// changed exactly `expected` rows in all; otherwise rolls back and returns false.
-    async fn execute_in_transaction_checked(
-        &self,
-        statements: &[Sql<'_>],
-        checked: usize,
-        expected: u64,
-    ) -> Result<bool> {
-        macro_rules! run {
-            ($tx:expr, $db:ty) => {{
-                let mut changed = 0;
-                for (i, sql) in statements.iter().enumerate() {
-                    let args = sql.arguments::<$db>()?;
-                    let affected = sqlx::query_with(sql.text(), args).execute(&mut *$tx).await?.rows_affected();
-                    if i < checked {
-                        changed += affected;
-                    }
-                    if i + 1 == checked && changed != expected {
-                        $tx.rollback().await?;
-                        return Ok(false);
-                    }
-                }
-                $tx.commit().await?;
-                Ok(true)
-            }};
-        }
-        match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                let mut tx = write.begin().await?;
-                run!(tx, sqlx::Sqlite)
-            }
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                run!(tx, sqlx::Postgres)
+            Pools::Postgres { read, write } => {
+                read.close().await;
+                write.close().await;
             }
         }
     }

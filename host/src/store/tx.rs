@@ -19,7 +19,7 @@ impl Store {
     pub(crate) async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pools {
             Pools::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pools::Postgres { write, .. } => Tx::Postgres(write.begin().await?),
         })
     }
 }

@@ -105,7 +105,9 @@ impl Store {
             Pools::Sqlite { write, .. } => {
                 write_batch_on!(self, write, sqlx::Sqlite, spans, span_insert::insert_sqlite)
             }
-            Pools::Postgres(pool) => write_batch_on!(self, pool, sqlx::Postgres, spans, span_insert::insert_postgres),
+            Pools::Postgres { write, .. } => {
+                write_batch_on!(self, write, sqlx::Postgres, spans, span_insert::insert_postgres)
+            }
         };
         Ok(outcome)
     }
