@@ -10,6 +10,7 @@ mod spans;
 mod traces;
 
 use std::fmt::Display;
+use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
@@ -26,6 +27,7 @@ use futures::Stream;
 use crate::api::routes::Routes;
 use crate::auth::{Permission, Principal};
 use crate::ids::parse_global_id;
+use crate::store::StoreError;
 
 use crate::api::AppState;
 
@@ -113,7 +115,16 @@ async fn graphiql(State((_, root)): State<(EmberSchema, String)>) -> impl IntoRe
 }
 
 /// A database or internal failure, logged in full and reported without details.
-fn internal(err: impl Display) -> async_graphql::Error {
+fn internal<E: Display + 'static>(err: E) -> async_graphql::Error {
+    let any = &err as &dyn std::any::Any;
+    let store = any.downcast_ref::<StoreError>().or_else(|| any.downcast_ref::<Arc<StoreError>>().map(Arc::as_ref));
+    if let Some(timeout @ StoreError::QueryTimeout { .. }) = store {
+        // The caller's to act on (narrow the query), not a server fault: say what happened.
+        return async_graphql::ErrorExtensions::extend_with(
+            async_graphql::Error::new(timeout.to_string()),
+            |_, extensions| extensions.set("code", "query_timeout"),
+        );
+    }
     tracing::error!(error = %err, "graphql resolver failed");
     async_graphql::Error::new("internal error; see the server log")
 }
@@ -301,5 +312,19 @@ impl SubscriptionRoot {
                 return Some((notice, (receiver, project)));
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_timeout_reaches_the_client_and_other_store_errors_do_not() {
+        let timeout = internal(StoreError::QueryTimeout { limit_ms: 5 });
+        assert!(timeout.message.contains("5 ms") && timeout.message.contains("EMBER_QUERY_TIMEOUT_MS"));
+        let loaded = internal(Arc::new(StoreError::QueryTimeout { limit_ms: 5 }));
+        assert_eq!(loaded.message, timeout.message, "as a data loader hands it over too");
+        assert_eq!(internal(StoreError::RunExists).message, "internal error; see the server log");
     }
 }
