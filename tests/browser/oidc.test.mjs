@@ -34,21 +34,35 @@ async function startProvider(port, redirectUris) {
   const dir = path.join(repoRoot, 'tests', 'oidc');
   const setup = spawnSync('bash', [path.join(dir, 'setup.sh')], { stdio: 'inherit' });
   assert.equal(setup.status, 0, 'tests/oidc/setup.sh');
-  const child = spawn('node', [path.join(dir, 'provider.mjs'), String(port)], {
-    env: { ...process.env, OIDC_REDIRECT_URIS: redirectUris },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the OpenID provider did not start in 30 s')), 30_000);
-    lines.on('line', (line) => {
-      if (line.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
+  // A start that exits or stays silent is retried (the failures seen in CI left no trace, so
+  // each attempt's stderr goes into the error).
+  const failures = [];
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const child = spawn('node', [path.join(dir, 'provider.mjs'), String(port)], {
+      env: { ...process.env, OIDC_REDIRECT_URIS: redirectUris },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  });
-  return child;
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const lines = createInterface({ input: child.stdout });
+    const started = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('did not print its listening line in 30 s'), 30_000);
+      lines.on('line', (line) => {
+        if (line.includes('listening')) {
+          clearTimeout(timer);
+          resolve(null);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(`exited (${code ?? signal}) before listening`);
+      });
+    });
+    if (started === null) return child;
+    child.kill('SIGKILL');
+    failures.push(`attempt ${attempt}: ${started}; stderr: ${stderr.trim() || '(empty)'}`);
+  }
+  throw new Error(`the OpenID provider did not start on port ${port}:\n${failures.join('\n')}`);
 }
 
 /**
