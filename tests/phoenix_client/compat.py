@@ -81,6 +81,11 @@ def flow_spans(ctx: Ctx) -> None:
     eq(list(ren.index), [ids["root1"]], "substring + is None filter")
     eq(list(ren.columns), ["span_name"], "renamed column")
 
+    q = SpanQuery().where("status_code == 'ERROR' or llm.model_name == 'none-such'")
+    eq(len(c.spans.get_spans_dataframe(query=q, project_identifier=ctx.project)), 0, "a condition matching nothing")
+    q = SpanQuery().where("(llm.token_count.total >= 17 or parent_id is None) and not (name in ('nope', 'agent'))")
+    eq(list(c.spans.get_spans_dataframe(query=q, project_identifier=ctx.project).index), [ids["llm"]], "numbers, in, not")
+
     roots = c.spans.get_spans_dataframe(project_identifier=ctx.project, root_spans_only=True)
     eq(set(roots.index), {ids["root1"], ids["root2"]}, "root_spans_only")
     eq(len(c.spans.get_spans_dataframe(project_identifier=ctx.project, limit=2)), 2, "limit")

@@ -56,6 +56,7 @@ impl RawSpanFilter {
             status_codes,
             model_names: Vec::new(),
             attributes,
+            condition: None,
         })
     }
 }

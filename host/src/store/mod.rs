@@ -20,6 +20,8 @@ mod project_members;
 mod projects;
 mod prompt_tasks;
 mod prompts;
+#[cfg(test)]
+mod query_plans;
 mod read_limit;
 mod reads;
 mod registry;
@@ -27,10 +29,13 @@ mod retention;
 mod rows;
 mod secrets;
 mod settings;
+mod span_condition;
 mod span_insert;
 mod span_query;
 mod sql;
 mod statements;
+#[cfg(test)]
+pub(crate) mod temp_postgres;
 mod tx;
 mod write;
 
@@ -65,6 +70,7 @@ pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use retention::{Deleted, PolicyRow, ProjectPolicy, RetentionRule};
 pub use rows::{SessionRow, SpanRow, TraceRow};
 pub use secrets::{SealedSecret, SecretChanges};
+pub use span_condition::{Comparison, Literal, NumberColumn, Operand, SpanCondition, TextColumn};
 pub use sql::{Dialect, Param, Sql};
 pub use write::WriteOutcome;
 

@@ -112,20 +112,10 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_reads_are_limited_and_writes_are_not() {
-        let admin = std::env::var("EMBER_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
-            assert!(std::env::var_os("CI").is_none(), "PostgreSQL must run in CI ({admin})");
-            eprintln!("SKIPPED: no PostgreSQL at {admin}");
-            return;
-        };
-        let name = format!("ember_read_limit_{}", std::process::id());
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
+        let Some(db) = crate::store::temp_postgres::TempPostgres::create("read_limit").await else { return };
         let sleep = "SELECT CAST(1 AS BIGINT) FROM pg_sleep(0.5)";
-        reads_are_limited_and_writes_are_not(&format!("{base}/{name}"), sleep, sleep).await;
-        sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut conn).await.unwrap();
+        reads_are_limited_and_writes_are_not(&db.url, sleep, sleep).await;
+        db.drop().await;
     }
 
     #[test]

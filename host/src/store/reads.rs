@@ -1,6 +1,7 @@
 //! Span, trace and session queries, with keyset (cursor) pagination, and their deletes.
 
 use super::rows::span_columns;
+use super::span_condition::{self, SpanCondition};
 use super::sql::{Dialect, Param, Sql};
 use super::write::span_key;
 use super::{Result, SessionRow, SpanRow, Store, TraceRow};
@@ -42,6 +43,8 @@ pub struct SpanQuery {
     pub model_names: Vec<String>,
     /// Dot-path into the attributes and the JSON value it must equal.
     pub attributes: Vec<(Vec<String>, serde_json::Value)>,
+    /// A further condition evaluated by the database (the span query DSL's, compiled).
+    pub condition: Option<SpanCondition>,
 }
 
 /// Order of a trace listing.
@@ -161,6 +164,11 @@ const SESSION_COLUMNS: &str = "SELECT ps.id, ps.session_id, ps.project_id, ps.st
 impl Store {
     /// One page of a project's spans: `limit + 1` rows, the extra one telling that a next page exists.
     pub async fn list_spans(&self, q: &SpanQuery) -> Result<Vec<SpanRow>> {
+        self.fetch_all(&self.list_spans_sql(q)).await
+    }
+
+    /// The statement behind [`Store::list_spans`].
+    pub(super) fn list_spans_sql<'q>(&self, q: &'q SpanQuery) -> Sql<'q> {
         // The page's ids first, then its rows: the inner query touches only the index and the
         // filtered columns, so however the planner runs it (after a bulk load PostgreSQL's
         // statistics are stale and it sorts every row before the cursor) only the page's rows
@@ -206,6 +214,10 @@ impl Store {
         for (path, value) in &q.attributes {
             push_attribute_filter(&mut sql, path, value);
         }
+        if let Some(condition) = &q.condition {
+            sql.push(" AND ");
+            span_condition::render(&mut sql, condition);
+        }
         let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
         let cmp_eq = if q.descending { "<=" } else { ">=" };
         match (q.sort, q.cursor) {
@@ -228,7 +240,7 @@ impl Store {
             SpanSort::StartTime => format!(" ORDER BY start_ns {dir}, id {dir}"),
         };
         sql.push(&order).push(" LIMIT ").bind(Param::I64(q.limit + 1)).push(")").push(&order);
-        self.fetch_all(&sql).await
+        sql
     }
 
     /// Every span of one trace (by the trace's row id), in start order.

@@ -114,6 +114,7 @@ impl Loader<String> for SessionTurns {
                 status_codes: Vec::new(),
                 model_names: Vec::new(),
                 attributes: Vec::new(),
+                condition: None,
             };
             for span in self.0.list_spans(&query).await.map_err(Arc::new)? {
                 roots.entry(span.trace_id.clone()).or_insert(span);

@@ -279,6 +279,7 @@ fn span_query(
         status_codes,
         model_names: filter.models.unwrap_or_default(),
         attributes,
+        condition: None,
     })
 }
 

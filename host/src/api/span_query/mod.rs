@@ -5,10 +5,13 @@
 //! The reply is `multipart/mixed`, one `application/json` part per query holding a pandas table.
 //!
 //! Bodies are bounded: at most [`MAX_QUERIES`] queries, `limit` from 1 to [`MAX_LIMIT`], filter
-//! conditions within `filter`'s size and nesting limits, and [`scan::MAX_SCANNED_ROWS`] rows read.
+//! conditions within `filter`'s size and nesting limits, and [`scan::MAX_SCANNED_ROWS`] rows read
+//! (past that the answer is a 422 `scan_budget_exceeded`). Conditions run in the database as far
+//! as they compile (`pushdown`).
 
 mod filter;
 mod frame;
+mod pushdown;
 mod scan;
 
 use crate::api::routes::Routes;
@@ -17,7 +20,7 @@ use crate::auth::Principal;
 use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
@@ -28,9 +31,10 @@ use super::json_body::JsonBody;
 use super::params::Params;
 use super::{views, AppState};
 use crate::ingest::DEFAULT_PROJECT;
-use crate::store::SpanRow;
+use crate::store::{NumberColumn, SpanRow, TextColumn};
 use crate::time::parse_time;
 use frame::{Column, Frame};
+use pushdown::Source;
 use scan::{ScanBudget, Scope, MAX_SCANNED_ROWS, PAGE};
 
 /// Phoenix's default number of spans per query.
@@ -153,19 +157,27 @@ impl Span {
     /// A span field or a dotted attribute path; null when absent. Times are Unix nanoseconds.
     fn field(&self, key: &str) -> Value {
         let r = &self.row;
-        match key {
-            "name" => json!(r.name),
-            "span_kind" => json!(r.span_kind),
-            "parent_id" => json!(r.parent_id),
-            "status_code" => json!(r.status_code),
-            "status_message" => json!(r.status_message),
-            "start_time" => json!(r.start_ns),
-            "end_time" => json!(r.end_ns),
-            "latency_ms" => json!(r.latency_ms),
-            "span_id" | "context.span_id" => json!(r.span_id),
-            "trace_id" | "context.trace_id" => json!(r.trace_id),
-            "events" => views::span(r).get("events").cloned().unwrap_or(Value::Null),
-            _ => lookup(&self.attributes, key.strip_prefix("attributes.").unwrap_or(key)),
+        match pushdown::source(key) {
+            Source::Text(column) => match column {
+                TextColumn::Name => json!(r.name),
+                TextColumn::SpanKind => json!(r.span_kind),
+                TextColumn::ParentId => json!(r.parent_id),
+                TextColumn::StatusCode => json!(r.status_code),
+                TextColumn::StatusMessage => json!(r.status_message),
+                TextColumn::SpanId => json!(r.span_id),
+                TextColumn::TraceId => json!(r.trace_id),
+                TextColumn::InputValue => json!(r.input_value),
+                TextColumn::InputMimeType => json!(r.input_mime_type),
+                TextColumn::OutputValue => json!(r.output_value),
+                TextColumn::OutputMimeType => json!(r.output_mime_type),
+            },
+            Source::Number(column) => match column {
+                NumberColumn::StartNs => json!(r.start_ns),
+                NumberColumn::EndNs => json!(r.end_ns),
+                NumberColumn::LatencyMs => json!(r.latency_ms),
+            },
+            Source::Events => views::span(r).get("events").cloned().unwrap_or(Value::Null),
+            Source::Attribute(path) => lookup(&self.attributes, path),
         }
     }
 }
@@ -300,6 +312,19 @@ fn frame_for(spans: &[&Span], dsl: &Dsl) -> Frame {
     frame
 }
 
+/// The answer to a request that reached [`MAX_SCANNED_ROWS`] before finishing.
+fn budget_exceeded() -> ApiError {
+    ApiError::with_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "scan_budget_exceeded",
+        format!(
+            "the query read {MAX_SCANNED_ROWS} spans, the scan budget of one request, before finishing; \
+             narrow it with start_time/end_time or a lower limit, or use conditions that compare span \
+             fields or attributes with literals, which the database evaluates"
+        ),
+    )
+}
+
 fn time_param(name: &str, raw: &Option<String>) -> ApiResult<Option<i64>> {
     match raw {
         None => Ok(None),
@@ -349,9 +374,8 @@ fn plan(body: Body) -> ApiResult<Plan> {
     })
 }
 
-/// `POST /v1/spans`: runs each query of the body over one project's spans. When the request has
-/// read [`MAX_SCANNED_ROWS`] rows, queries return what they matched so far (see [`scan`]) and a
-/// warning is logged.
+/// `POST /v1/spans`: runs each query of the body over one project's spans. A request that would
+/// read more than [`MAX_SCANNED_ROWS`] rows is answered with an error naming that budget.
 pub async fn query(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -379,15 +403,12 @@ pub async fn query(
             }
             None => Vec::new(),
         };
+        if budget.exhausted() {
+            tracing::info!(project = %project_name, rows = MAX_SCANNED_ROWS, "POST /v1/spans refused at its scan budget");
+            return Err(budget_exceeded());
+        }
         let refs: Vec<&Span> = spans.iter().collect();
         frames.push(frame_for(&refs, dsl));
-    }
-    if budget.exhausted() {
-        tracing::warn!(
-            project = %project_name,
-            rows = MAX_SCANNED_ROWS,
-            "POST /v1/spans stopped scanning at its row limit; results may be incomplete"
-        );
     }
     let boundary = format!("ember-{:032x}", rand::random::<u128>());
     let mut out = String::new();

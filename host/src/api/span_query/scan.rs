@@ -1,17 +1,17 @@
 //! Reads the spans one query of `POST /v1/spans` selects: a project's spans in insertion order,
 //! page by page, kept when they pass the root restriction and the filter condition.
 //!
-//! The filter runs here, not in SQL, so a condition that matches nothing would read the whole
-//! project. A request may read at most [`MAX_SCANNED_ROWS`] rows across all of its queries; past
-//! that, each query returns the spans it matched so far and the route logs a warning. We chose
-//! partial results over an error because a Phoenix user exploring a large project in a notebook
-//! can still use them (they are the matches among the oldest rows, as if the project ended
-//! there; narrowing `start_time`/`end_time` reaches the rest), while a 4xx would give them
-//! nothing for a query Phoenix itself answers.
+//! The condition runs in the database as far as it compiles (see `pushdown`), and every row read
+//! is checked again by the in-server evaluator. A request may read at most [`MAX_SCANNED_ROWS`]
+//! rows across all of its queries: a condition that compiles exactly reads only matching rows,
+//! one that compiles partly or not at all may read more. When a query reaches the budget before
+//! its end the route answers with an error naming it, never with the matches of a silent prefix
+//! (Phoenix's client has no way to tell a partial result).
 
 use std::collections::HashSet;
 
 use super::filter::{self, Expr};
+use super::pushdown;
 use super::Span;
 use crate::store::{Result, SpanCursor, SpanQuery, SpanSort, Store};
 
@@ -52,7 +52,8 @@ pub struct Scope {
 }
 
 /// Up to `limit` spans of `scope` in insertion order that pass `filter`, reading `page` rows per
-/// store query and no more rows than `budget` has left (which it then marks exhausted).
+/// store query and no more rows than `budget` has left (which it then marks exhausted, and the
+/// spans found are then incomplete).
 pub async fn matching_spans(
     store: &Store,
     scope: &Scope,
@@ -62,6 +63,7 @@ pub async fn matching_spans(
     page: usize,
 ) -> Result<Vec<Span>> {
     let page = page.max(1);
+    let condition = filter.map(|expr| pushdown::compile(expr).condition);
     let mut out = Vec::new();
     let mut cursor: Option<SpanCursor> = None;
     loop {
@@ -86,6 +88,7 @@ pub async fn matching_spans(
             status_codes: Vec::new(),
             model_names: Vec::new(),
             attributes: Vec::new(),
+            condition: condition.clone(),
         };
         // The store reads one row past `limit` to tell whether another page follows.
         let mut rows = store.list_spans(&query).await?;

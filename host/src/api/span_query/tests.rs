@@ -77,7 +77,7 @@ fn span(i: usize, kind: &str) -> SpanRecord {
 }
 
 #[tokio::test]
-async fn scanning_stops_at_the_row_budget_with_the_matches_so_far() {
+async fn a_compiled_condition_reads_only_matches_and_the_rest_is_bounded_by_the_budget() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::connect(None, dir.path()).await.expect("store");
     // Spans 0..20; every fifth is an LLM span.
@@ -88,22 +88,30 @@ async fn scanning_stops_at_the_row_budget_with_the_matches_so_far() {
         Scope { project_id: project.id, start_ns: None, end_ns: None, roots_only: false, orphans_are_roots: true };
     let llm = filter::parse("span_kind == 'LLM'").expect("parses");
     let none = filter::parse("span_kind == 'TOOL'").expect("parses");
+    // Not compilable (a field against a field), so evaluated here on every row read.
+    let llm_or_same = filter::parse("span_kind == 'LLM' or name == span_kind").expect("parses");
     let names = |spans: &[Span]| spans.iter().map(|s| s.row.name.clone()).collect::<Vec<_>>();
 
-    // A budget of 12 rows, read 5 at a time: spans 0, 5 and 10 match, then the scan stops.
-    let mut budget = ScanBudget::new(12);
+    // The database selects the four LLM spans: a budget of four rows is enough.
+    let mut budget = ScanBudget::new(4);
     let found = matching_spans(&store, &scope, Some(&llm), 100, &mut budget, 5).await.expect("scan");
+    assert_eq!(names(&found), ["span 0", "span 5", "span 10", "span 15"]);
+    assert!(!budget.exhausted());
+    // A condition matching nothing reads nothing.
+    let mut budget = ScanBudget::new(1);
+    assert!(matching_spans(&store, &scope, Some(&none), 100, &mut budget, 5).await.expect("scan").is_empty());
+    assert!(!budget.exhausted());
+
+    // What cannot be compiled reads rows until the budget of 12 is spent, 5 at a time.
+    let mut budget = ScanBudget::new(12);
+    let found = matching_spans(&store, &scope, Some(&llm_or_same), 100, &mut budget, 5).await.expect("scan");
     assert_eq!(names(&found), ["span 0", "span 5", "span 10"]);
     assert!(budget.exhausted());
     // The budget is the request's: a second query finds it spent.
     let found = matching_spans(&store, &scope, None, 100, &mut budget, 5).await.expect("scan");
     assert!(found.is_empty());
-
-    // A filter matching nothing reads the whole project when the budget allows it.
-    let mut budget = ScanBudget::new(20);
-    assert!(matching_spans(&store, &scope, Some(&none), 100, &mut budget, 7).await.expect("scan").is_empty());
     let mut budget = ScanBudget::new(1_000);
-    let found = matching_spans(&store, &scope, Some(&llm), 100, &mut budget, 7).await.expect("scan");
+    let found = matching_spans(&store, &scope, Some(&llm_or_same), 100, &mut budget, 7).await.expect("scan");
     assert_eq!(found.len(), 4);
     assert!(!budget.exhausted());
 
@@ -112,4 +120,12 @@ async fn scanning_stops_at_the_row_budget_with_the_matches_so_far() {
     let found = matching_spans(&store, &scope, None, 3, &mut budget, 2).await.expect("scan");
     assert_eq!(names(&found), ["span 0", "span 1", "span 2"]);
     assert!(!budget.exhausted());
+}
+
+#[test]
+fn a_spent_budget_is_an_error_that_names_it() {
+    let response = budget_exceeded().into_response();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let message = format!("{:?}", budget_exceeded());
+    assert!(message.contains("scan_budget_exceeded") && message.contains("1000000 spans"), "{message}");
 }
