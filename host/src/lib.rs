@@ -15,9 +15,9 @@
 //! | binaries | `main.rs` with `cli/`, `bin/` | the `ember` command and its client subcommands (HTTP and the sandbox only); load tools |
 //! | server | `server`, `config`, `exposure` | wiring, shutdown order, whether a configuration may serve (auth switch against the bound address) |
 //! | HTTP and gRPC | `api` (REST v1, `api::graphql`, `api::ui`, `api::listener`), `ingest::http`, `ingest::grpc` | routes, extractors, error-to-status mapping, connection limits; one convention each for JSON bodies (`api::json_body`), pages (`api::page`) and errors (`api::error`, `ingest::refusal`) |
-//! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live`, `auth` (accounts, keys, sessions, roles and permissions), `lifecycle` (retention sweeper) | what the routes do |
+//! | services | `ingest` (decode, `queue`, `writer`, `write_health`), `evaluation` (leased jobs, `prompt_task`), `providers`, `prompts`, `secrets`, `live`, `auth` (accounts, keys, sessions, roles and permissions), `lifecycle` (retention sweeper, disk guard, rollup maintainer) | what the routes do |
 //! | plugins | `plugins` | the registry, the ingest pipeline, the one call seam into `ember_sandbox` (`plugins::call`: tracing span, panic isolation, busy retry, metrics) |
-//! | store | `store` | SQL for both dialects, typed storage faults |
+//! | store | `store` | SQL for both dialects, typed storage faults, the per-hour rollups the summaries read (`store::rollups`) |
 //! | leaves | `ids`, `time`, `model` (spans, prompt types), `attributes`, `metrics`, `call_stats`, `log_writer`, `supervise` (restarts long-lived tasks), `body_read` (why a request body could not be read), `tls` (the listeners' certificates, reloaded on change) | shared by all |
 //!
 //! No import runs upwards: the prompt types `store` keeps live in `model::prompt`, metrics take

@@ -190,6 +190,9 @@ impl Server {
             }
         });
         let sweeping = supervisor.spawn_restarting("retention-sweeper", move || sweeper.clone().run());
+        let rollup_store = store.clone();
+        let maintaining = supervisor
+            .spawn_restarting("rollup-maintainer", move || crate::lifecycle::rollups::maintain(rollup_store.clone()));
         let guarding = quota.is_limited().then(|| {
             let (store, metrics) = (store.clone(), state.metrics.clone());
             let every = Duration::from_secs(config.database_usage_check_seconds.max(1));
@@ -265,6 +268,7 @@ impl Server {
         };
         task_watch.abort();
         sweeping.abort();
+        maintaining.abort();
         if let Some(guarding) = guarding {
             guarding.abort();
         }

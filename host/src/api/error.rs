@@ -95,6 +95,9 @@ impl From<StoreError> for ApiError {
             StoreError::QueryTimeout { .. } => {
                 Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "query_timeout", message: err.to_string() }
             }
+            StoreError::Busy { .. } => {
+                Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "server_busy", message: err.to_string() }
+            }
             other => {
                 tracing::error!(error = %other, "store error while serving a request");
                 Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "database error".into() }

@@ -32,6 +32,12 @@ pub enum StoreError {
     PolicyExists(String),
     #[error("an experiment run for this example and repetition already succeeded and cannot be replaced")]
     RunExists,
+    /// Too many expensive reads already run; the caller should retry shortly.
+    #[error("the server already runs {limit} span scans (span queries that read beyond an index); retry shortly")]
+    Busy { limit: usize },
+    /// A stored value the server wrote but cannot read back (a rollup's sketch, for one).
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 /// Result type of store operations.

@@ -103,7 +103,7 @@ impl StoreError {
         let err = match self {
             StoreError::Database(err) => err,
             // A read that ran too long: another, or a narrower one, may run.
-            StoreError::QueryTimeout { .. } => return StorageFault::Busy,
+            StoreError::QueryTimeout { .. } | StoreError::Busy { .. } => return StorageFault::Busy,
             _ => return StorageFault::Refused,
         };
         match err {

@@ -26,6 +26,7 @@ mod read_limit;
 mod reads;
 mod registry;
 mod retention;
+mod rollups;
 mod rows;
 mod secrets;
 mod settings;
@@ -37,6 +38,8 @@ mod statements;
 #[cfg(test)]
 pub(crate) mod temp_postgres;
 mod tx;
+#[cfg(test)]
+mod upgrade;
 mod write;
 
 use std::collections::HashMap;
@@ -68,6 +71,7 @@ pub use read_limit::ReadLimit;
 pub use reads::{SessionQuery, SpanCursor, SpanQuery, SpanSort, TraceCursor, TraceQuery, TraceSort};
 pub use registry::{NewPlugin, PluginRecord, Registered};
 pub use retention::{Deleted, PolicyRow, ProjectPolicy, RetentionRule};
+pub use rollups::{MaintainOutcome, Rollup, BUCKET_NS};
 pub use rows::{SessionRow, SpanRow, TraceRow};
 pub use secrets::{SealedSecret, SecretChanges};
 pub use span_condition::{Comparison, Literal, NumberColumn, Operand, SpanCondition, TextColumn};
@@ -94,7 +98,13 @@ pub struct Store {
     read_limit: ReadLimit,
     /// Project name → id, so that the writer resolves a batch's project without a query.
     project_ids: Arc<Mutex<HashMap<Arc<str>, i64>>>,
+    /// Permits for span scans (see [`Store::begin_scan`]).
+    scans: Arc<tokio::sync::Semaphore>,
 }
+
+/// Span scans that may run at once. Each keeps a core busy for up to the read time limit; past
+/// this many the next is refused at once (503), so that readers never crowd out the span writer.
+pub const MAX_CONCURRENT_SCANS: usize = 2;
 
 /// When SQLite counts a commit as done: what an acknowledged span survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -137,7 +147,12 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url));
         };
-        let store = Self { pools, read_limit, project_ids: Arc::default() };
+        let store = Self {
+            pools,
+            read_limit,
+            project_ids: Arc::default(),
+            scans: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_SCANS)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -213,6 +228,13 @@ impl Store {
             Pools::Postgres { write, .. } => POSTGRES_MIGRATIONS.run(write).await?,
         }
         Ok(())
+    }
+
+    /// A permit to run a span scan (a read that may go beyond an index, such as a span query
+    /// DSL condition); [`StoreError::Busy`] when [`MAX_CONCURRENT_SCANS`] already run. Hold it
+    /// for the whole scan.
+    pub fn begin_scan(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.scans.clone().try_acquire_owned().map_err(|_| StoreError::Busy { limit: MAX_CONCURRENT_SCANS })
     }
 
     /// The dialect queries must be rendered in.

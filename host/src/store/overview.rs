@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::sql::{Dialect, Param};
+use super::sql::{Param, Sql};
 use super::{Result, Store};
 
 /// Totals of one project, as the projects page shows them.
@@ -47,74 +47,25 @@ pub enum SpanValueColumn {
 const MAX_DISTINCT: i64 = 200;
 
 impl Store {
-    /// Totals of each of `project_ids`, in four grouped queries whatever their number.
+    /// Totals of each of `project_ids`, from their rollups: the cost grows with the hours of
+    /// spans a project holds, not with its spans.
     pub async fn project_stats(&self, project_ids: &[i64]) -> Result<HashMap<i64, ProjectStats>> {
         let mut stats: HashMap<i64, ProjectStats> =
             project_ids.iter().map(|id| (*id, ProjectStats::default())).collect();
-        if project_ids.is_empty() {
-            return Ok(stats);
-        }
-        let ids = || project_ids.iter().map(|id| Param::I64(*id));
-        let cost = match self.dialect() {
-            Dialect::Sqlite => "json_extract(attributes, '$.llm.cost.total')",
-            Dialect::Postgres => "CAST(attributes #>> '{llm,cost,total}' AS DOUBLE PRECISION)",
-        };
-
-        let mut sql = self.sql();
-        sql.push("SELECT project_id, CAST(COUNT(*) AS BIGINT), CAST(MAX(start_ns) AS BIGINT) FROM spans WHERE project_id IN ");
-        sql.bind_list(ids()).push(" GROUP BY project_id");
-        let spans: Vec<(i64, i64, Option<i64>)> = self.fetch_all(&sql).await?;
-        for (id, count, last) in spans {
-            let entry = stats.entry(id).or_default();
-            entry.span_count = count;
-            entry.last_start_ns = last;
-        }
-
-        let mut sql = self.sql();
-        sql.push("SELECT project_id, CAST(COALESCE(SUM(token_prompt), 0) AS BIGINT), ")
-            .push("CAST(COALESCE(SUM(token_completion), 0) AS BIGINT), ")
-            .push(&format!("CAST(COALESCE(SUM({cost}), 0) AS DOUBLE PRECISION) "))
-            .push("FROM spans WHERE span_kind = 'LLM' AND project_id IN ");
-        sql.bind_list(ids()).push(" GROUP BY project_id");
-        let tokens: Vec<(i64, i64, i64, f64)> = self.fetch_all(&sql).await?;
-        for (id, prompt, completion, cost) in tokens {
-            let entry = stats.entry(id).or_default();
-            entry.token_prompt = prompt;
-            entry.token_completion = completion;
-            entry.cost_total = cost;
-        }
-
-        let mut sql = self.sql();
-        sql.push("SELECT project_id, CAST(COUNT(*) AS BIGINT) FROM traces WHERE project_id IN ");
-        sql.bind_list(ids()).push(" GROUP BY project_id");
-        let traces: Vec<(i64, i64)> = self.fetch_all(&sql).await?;
-        for (id, count) in traces {
-            stats.entry(id).or_default().trace_count = count;
-        }
-
-        // Nearest-rank percentiles of trace durations, every project in one pass.
-        let mut sql = self.sql();
-        sql.push(
-            "SELECT project_id, rank_in_project, project_traces, latency FROM (\
-             SELECT project_id, end_ns - start_ns AS latency, \
-             ROW_NUMBER() OVER (PARTITION BY project_id ORDER BY end_ns - start_ns) AS rank_in_project, \
-             COUNT(*) OVER (PARTITION BY project_id) AS project_traces \
-             FROM traces WHERE project_id IN ",
-        );
-        sql.bind_list(ids()).push(
-            ") ranked WHERE rank_in_project = CAST((project_traces * 50 + 99) / 100 AS BIGINT) \
-             OR rank_in_project = CAST((project_traces * 99 + 99) / 100 AS BIGINT)",
-        );
-        let ranks: Vec<(i64, i64, i64, i64)> = self.fetch_all(&sql).await?;
-        for (id, rank, count, latency_ns) in ranks {
-            let entry = stats.entry(id).or_default();
-            let ms = latency_ns as f64 / 1e6;
-            if rank == (count * 50 + 99) / 100 {
-                entry.latency_p50_ms = Some(ms);
-            }
-            if rank == (count * 99 + 99) / 100 {
-                entry.latency_p99_ms = Some(ms);
-            }
+        for (id, rollup) in self.project_rollups(project_ids).await? {
+            stats.insert(
+                id,
+                ProjectStats {
+                    span_count: rollup.span_count,
+                    trace_count: rollup.root_count,
+                    token_prompt: rollup.token_prompt,
+                    token_completion: rollup.token_completion,
+                    cost_total: rollup.cost_total,
+                    last_start_ns: Some(rollup.last_start_ns),
+                    latency_p50_ms: rollup.latency_quantile(0.5),
+                    latency_p99_ms: rollup.latency_quantile(0.99),
+                },
+            );
         }
         Ok(stats)
     }
@@ -133,17 +84,35 @@ impl Store {
 
     /// Distinct values of a span column in a project, for filter pickers (at most 200).
     pub async fn distinct_span_values(&self, project_id: i64, column: SpanValueColumn) -> Result<Vec<String>> {
-        let column = match column {
-            SpanValueColumn::Name => "name",
-            SpanValueColumn::Model => "model_name",
-        };
-        let mut sql = self.sql();
-        sql.push(&format!("SELECT DISTINCT {column} FROM spans WHERE project_id = "))
-            .bind(Param::I64(project_id))
-            .push(&format!(" AND {column} IS NOT NULL ORDER BY {column} LIMIT "))
-            .bind(Param::I64(MAX_DISTINCT));
-        let rows: Vec<(String,)> = self.fetch_all(&sql).await?;
+        match column {
+            SpanValueColumn::Name => self.distinct_span_names(project_id).await,
+            SpanValueColumn::Model => {
+                let rollups = self.project_rollups(&[project_id]).await?;
+                let models = rollups.into_values().next().map(|rollup| rollup.models).unwrap_or_default();
+                Ok(models.into_iter().take(MAX_DISTINCT as usize).collect())
+            }
+        }
+    }
+
+    /// Distinct span names in name order, one index seek per name (a loose index scan of
+    /// `spans_project_name`) instead of a pass over every span of the project.
+    async fn distinct_span_names(&self, project_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self.fetch_all(&self.distinct_span_names_sql(project_id)).await?;
         Ok(rows.into_iter().map(|(value,)| value).collect())
+    }
+
+    pub(super) fn distinct_span_names_sql(&self, project_id: i64) -> Sql<'static> {
+        let mut sql = self.sql();
+        sql.push("WITH RECURSIVE names (name) AS (SELECT MIN(name) FROM spans WHERE project_id = ")
+            .bind(Param::I64(project_id))
+            .push(" UNION ALL SELECT (SELECT MIN(s.name) FROM spans s WHERE s.project_id = ")
+            .bind(Param::I64(project_id))
+            .push(
+                " AND s.name > names.name) FROM names WHERE names.name IS NOT NULL) \
+                 SELECT name FROM names WHERE name IS NOT NULL LIMIT ",
+            )
+            .bind(Param::I64(MAX_DISTINCT));
+        sql
     }
 }
 

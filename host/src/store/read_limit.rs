@@ -118,6 +118,18 @@ mod tests {
         db.drop().await;
     }
 
+    #[tokio::test]
+    async fn span_scans_past_the_limit_are_refused_until_one_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(None, dir.path()).await.unwrap();
+        let held: Vec<_> = (0..crate::store::MAX_CONCURRENT_SCANS).map(|_| store.begin_scan().unwrap()).collect();
+        let refused = store.begin_scan().unwrap_err();
+        assert!(matches!(refused, StoreError::Busy { limit: 2 }), "{refused}");
+        assert_eq!(refused.fault(), crate::store::StorageFault::Busy);
+        drop(held);
+        let _scan = store.begin_scan().expect("a scan may run once another ended");
+    }
+
     #[test]
     fn the_postgres_setting_is_in_milliseconds() {
         assert_eq!(ReadLimit(Duration::from_secs(30)).postgres_setting(), "30000ms");

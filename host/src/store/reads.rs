@@ -150,15 +150,14 @@ fn push_attribute_filter<'a>(sql: &mut Sql<'a>, path: &[String], value: &serde_j
 }
 
 /// Token counts of a trace as Phoenix reports them: summed over LLM spans only, so that
-/// parents that repeat their children's usage are not counted twice.
-const TRACE_TOKENS: &str = "CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s WHERE s.trace_rowid = t.id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total";
+/// parents that repeat their children's usage are not counted twice. The span writer keeps them
+/// on the trace's row (`store::rollups`).
+const TRACE_TOKENS: &str = "t.token_prompt, t.token_completion, t.token_prompt + t.token_completion AS token_total";
 
 const SESSION_COLUMNS: &str = "SELECT ps.id, ps.session_id, ps.project_id, ps.start_ns, ps.end_ns, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_prompt, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_completion, \
-     CAST(COALESCE((SELECT SUM(COALESCE(s.token_prompt, 0) + COALESCE(s.token_completion, 0)) FROM spans s JOIN traces t ON s.trace_rowid = t.id WHERE t.session_id = ps.session_id AND s.span_kind = 'LLM'), 0) AS BIGINT) AS token_total \
+     CAST(COALESCE((SELECT SUM(t.token_prompt) FROM traces t WHERE t.session_id = ps.session_id), 0) AS BIGINT) AS token_prompt, \
+     CAST(COALESCE((SELECT SUM(t.token_completion) FROM traces t WHERE t.session_id = ps.session_id), 0) AS BIGINT) AS token_completion, \
+     CAST(COALESCE((SELECT SUM(t.token_prompt + t.token_completion) FROM traces t WHERE t.session_id = ps.session_id), 0) AS BIGINT) AS token_total \
      FROM sessions ps";
 
 impl Store {
@@ -254,6 +253,24 @@ impl Store {
         self.fetch_all(&sql).await
     }
 
+    /// The root spans of traces (by the traces' row ids), read through the trace index.
+    pub async fn root_spans_of_traces(&self, trace_rowids: &[i64]) -> Result<Vec<SpanRow>> {
+        if trace_rowids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.fetch_all(&self.root_spans_sql(trace_rowids)).await
+    }
+
+    pub(super) fn root_spans_sql(&self, trace_rowids: &[i64]) -> Sql<'static> {
+        let mut sql = self.sql();
+        sql.push("SELECT ")
+            .push(span_columns(self.dialect()))
+            .push(" FROM spans WHERE trace_rowid IN ")
+            .bind_list(trace_rowids.iter().map(|id| Param::I64(*id)))
+            .push(" AND parent_id IS NULL ORDER BY start_ns, id");
+        sql
+    }
+
     /// A span by its row id or its OpenTelemetry span id.
     pub async fn find_span(&self, row_id: Option<i64>, span_id: &str) -> Result<Option<SpanRow>> {
         let mut sql = self.sql();
@@ -272,7 +289,10 @@ impl Store {
     pub async fn delete_span(&self, id: i64) -> Result<bool> {
         let mut sql = self.sql();
         sql.push("DELETE FROM spans WHERE id = ").bind(Param::I64(id));
-        Ok(self.execute(&sql).await? > 0)
+        let mark = super::rollups::mark_span(self.dialect(), id);
+        let sums = super::rollups::recompute_without_span(self.dialect(), id);
+        let deleted = self.execute_in_transaction(&[mark, sums, sql]).await?;
+        Ok(deleted.last().copied().unwrap_or(0) > 0)
     }
 
     /// One page of a project's traces: `limit + 1` rows, the extra one starting the next page.
@@ -346,12 +366,17 @@ impl Store {
         spans.push("DELETE FROM spans WHERE trace_rowid = ").bind(Param::I64(trace.id));
         let mut traces = self.sql();
         traces.push("DELETE FROM traces WHERE id = ").bind(Param::I64(trace.id));
-        let deleted = self.execute_in_transaction(&[spans, traces]).await?;
+        let mark = super::rollups::mark_traces(self.dialect(), &[trace.id]);
+        let deleted = self.execute_in_transaction(&[mark, spans, traces]).await?;
         Ok(deleted.last().copied().unwrap_or(0) > 0)
     }
 
     /// One page of a project's sessions: `limit + 1` rows, the extra one starting the next page.
     pub async fn list_sessions(&self, q: &SessionQuery) -> Result<Vec<SessionRow>> {
+        self.fetch_all(&self.list_sessions_sql(q)).await
+    }
+
+    pub(super) fn list_sessions_sql(&self, q: &SessionQuery) -> Sql<'static> {
         let (cmp, dir) = if q.descending { ("<=", "DESC") } else { (">=", "ASC") };
         let mut sql = self.sql();
         sql.push(SESSION_COLUMNS).push(" WHERE ps.project_id = ").bind(Param::I64(q.project_id));
@@ -359,7 +384,7 @@ impl Store {
             sql.push(&format!(" AND ps.id {cmp} ")).bind(Param::I64(after));
         }
         sql.push(&format!(" ORDER BY ps.id {dir} LIMIT ")).bind(Param::I64(q.limit + 1));
-        self.fetch_all(&sql).await
+        sql
     }
 
     /// A session by its row id or its user-provided session id.

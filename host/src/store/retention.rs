@@ -2,6 +2,7 @@
 //! removing the others in bounded transactions with their spans, annotations and sessions; the
 //! same deletes for sessions, and moving traces between projects.
 
+use super::rollups;
 use super::sql::Param;
 use super::{Dialect, Result, Store, StoreError};
 
@@ -225,10 +226,13 @@ impl Store {
         }
         let ids = || trace_rows.iter().map(|id| Param::I64(*id));
         let mut tx = self.begin().await?;
+        // The hours the spans leave and the hours they arrive in both change.
+        tx.execute(&rollups::mark_traces(tx.dialect(), trace_rows)).await?;
         let mut spans = tx.sql();
         spans.push("UPDATE spans SET project_id = ").bind(Param::I64(project_id));
         spans.push(" WHERE trace_rowid IN ").bind_list(ids());
         tx.execute(&spans).await?;
+        tx.execute(&rollups::mark_traces(tx.dialect(), trace_rows)).await?;
         let mut traces = tx.sql();
         traces.push("UPDATE traces SET project_id = ").bind(Param::I64(project_id));
         traces.push(" WHERE id IN ").bind_list(ids());
@@ -255,6 +259,8 @@ async fn delete_traces(tx: &mut super::tx::Tx, traces: &[(i64, Option<String>)])
         return Ok(Deleted::default());
     }
     let ids = || traces.iter().map(|(id, _)| Param::I64(*id));
+    let rows: Vec<i64> = traces.iter().map(|(id, _)| *id).collect();
+    tx.execute(&rollups::mark_traces(tx.dialect(), &rows)).await?;
     let mut spans = tx.sql();
     spans.push("DELETE FROM spans WHERE trace_rowid IN ").bind_list(ids());
     let spans = tx.execute(&spans).await?;

@@ -25,13 +25,14 @@ const COLUMNS: &str = "project_id, trace_rowid, trace_id, span_id, span_key, par
      status_code, status_message, start_ns, end_ns, latency_ms, model_name, token_prompt, token_completion, \
      token_total, input_value, input_mime_type, output_value, output_mime_type, session_id, attributes, events";
 
-/// Inserts `rows` on SQLite; returns how many were new (a known span key is skipped).
-pub(super) async fn insert_sqlite(conn: &mut SqliteConnection, rows: &[SpanRow<'_>]) -> Result<u64> {
-    let mut inserted = 0;
+/// Inserts `rows` on SQLite; returns the span keys of those that were new (a known span key is
+/// skipped).
+pub(super) async fn insert_sqlite(conn: &mut SqliteConnection, rows: &[SpanRow<'_>]) -> Result<Vec<i64>> {
+    let mut inserted = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
         let sql = values_sql(chunk);
         let args = sql.arguments::<sqlx::Sqlite>()?;
-        inserted += sqlx::query_with(sql.text(), args).execute(&mut *conn).await?.rows_affected();
+        inserted.extend(sqlx::query_scalar_with::<_, i64, _>(sql.text(), args).fetch_all(&mut *conn).await?);
     }
     Ok(inserted)
 }
@@ -70,7 +71,7 @@ fn values_sql<'a>(chunk: &[SpanRow<'a>]) -> Sql<'a> {
         }
         sql.bind(Param::Str(&span.events)).push(")");
     }
-    sql.push(" ON CONFLICT (span_key) DO NOTHING");
+    sql.push(" ON CONFLICT (span_key) DO NOTHING RETURNING span_key");
     sql
 }
 
@@ -86,17 +87,17 @@ fn unnest_sql() -> String {
          $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::float8[], $14::text[], $15::int8[], \
          $16::int8[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], \
          $24::text[]) AS t({COLUMNS}) \
-         ON CONFLICT (span_key) DO NOTHING"
+         ON CONFLICT (span_key) DO NOTHING RETURNING span_key"
     )
 }
 
-/// Inserts `rows` on PostgreSQL in one statement; returns how many were new.
+/// Inserts `rows` on PostgreSQL in one statement; returns the span keys of those that were new.
 ///
 /// Rows go in span-key order: concurrent transactions (the writer's lanes, replicas) that hold
 /// some of the same spans (a client's retry) then wait on each other instead of deadlocking.
-pub(super) async fn insert_postgres(conn: &mut PgConnection, rows: &[SpanRow<'_>]) -> Result<u64> {
+pub(super) async fn insert_postgres(conn: &mut PgConnection, rows: &[SpanRow<'_>]) -> Result<Vec<i64>> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut rows = rows.to_vec();
     rows.sort_unstable_by_key(|r| span_key(&r.0.span_id).unwrap_or_default());
@@ -106,7 +107,7 @@ pub(super) async fn insert_postgres(conn: &mut PgConnection, rows: &[SpanRow<'_>
     let opt_text =
         |f: for<'r> fn(&'r SpanRecord) -> Option<&'r str>| rows.iter().map(|r| f(r.0)).collect::<Vec<Option<&str>>>();
     let statement = unnest_sql();
-    let done = sqlx::query(&statement)
+    let inserted = sqlx::query_scalar::<_, i64>(&statement)
         .bind(column(|r| r.1))
         .bind(column(|r| r.2))
         .bind(text(|s| &s.trace_id))
@@ -131,7 +132,7 @@ pub(super) async fn insert_postgres(conn: &mut PgConnection, rows: &[SpanRow<'_>
         .bind(opt_text(|s| s.session_id.as_deref()))
         .bind(text(|s| &s.attributes))
         .bind(text(|s| &s.events))
-        .execute(conn)
+        .fetch_all(conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(inserted)
 }

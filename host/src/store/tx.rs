@@ -24,6 +24,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Begins a read-only transaction on a read connection: every query in it sees one snapshot.
+    pub(crate) async fn begin_read(&self) -> Result<Tx> {
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+            Pools::Postgres { read, .. } => Tx::Postgres(read.begin().await?),
+        })
+    }
+}
+
 impl Tx {
     /// The dialect statements in this transaction must be rendered in.
     pub(crate) fn dialect(&self) -> Dialect {

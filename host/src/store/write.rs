@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::rollups;
 use super::span_insert::{self, SpanRow};
 use super::sql::{Dialect, Param, Sql};
 use super::{Pools, Result, Store};
@@ -83,8 +84,21 @@ macro_rules! write_batch_in {
             let rows: Vec<(i64, String)> = sqlx::query_as_with(sql.text(), args).fetch_all(&mut *tx).await?;
             trace_rowids.extend(rows.into_iter().map(|(id, trace_id)| (trace_id, id)));
         }
-        let inserted = $insert_spans(&mut *tx, &plan.span_rows(&trace_rowids)).await?;
+        let rows = plan.span_rows(&trace_rowids);
+        let stored = $insert_spans(&mut *tx, &rows).await?;
+        let new_rows: Vec<&SpanRow> = stored_rows(&rows, &stored).collect();
+        let buckets = rollups::batch_rollups(new_rows.iter().map(|r| (r.0, r.1)));
+        let encoded = rollups::encode(&buckets)?;
+        if let Some(sql) = rollups::insert_rollups(dialect, &encoded) {
+            exec!(tx, $db, &sql);
+        }
+        if let Some(sql) =
+            rollups::add_to_traces(dialect, &rollups::batch_trace_sums(new_rows.iter().map(|r| (r.0, r.2))))
+        {
+            exec!(tx, $db, &sql);
+        }
         tx.commit().await?;
+        let inserted = stored.len() as u64;
         WriteOutcome { inserted, duplicates: $spans.len() as u64 - inserted }
     }};
 }
@@ -136,6 +150,15 @@ fn select_project_id_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
     let mut sql = Sql::new(dialect);
     sql.push("SELECT id FROM projects WHERE name = ").bind(Param::Str(name));
     sql
+}
+
+/// The rows whose span keys the insert returned (each key once: a span id repeated in the batch
+/// was stored once).
+fn stored_rows<'r, 'a>(rows: &'r [SpanRow<'a>], stored: &[i64]) -> impl Iterator<Item = &'r SpanRow<'a>> + 'r {
+    let all = stored.len() == rows.len();
+    let mut keys: std::collections::HashSet<i64> =
+        if all { Default::default() } else { stored.iter().copied().collect() };
+    rows.iter().filter(move |(span, _, _)| all || keys.remove(&span_key(&span.span_id).unwrap_or_default()))
 }
 
 /// The unique key of a span: its 8-byte id (16 hex digits) as a signed integer.

@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use crate::store::{
-    AnnotationQuery, AnnotationRow, AnnotationTarget, ProjectStats, SpanQuery, SpanSort, Store, StoreError,
-};
+use crate::store::{AnnotationQuery, AnnotationRow, AnnotationTarget, ProjectStats, Store, StoreError};
 
 /// Shared, clonable store error (DataLoader errors are handed to every waiting field).
 pub type LoadError = Arc<StoreError>;
@@ -91,34 +89,10 @@ impl Loader<String> for SessionTurns {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<Turn>>, LoadError> {
         let traces = self.0.traces_of_sessions(keys).await.map_err(Arc::new)?;
+        let rowids: Vec<i64> = traces.iter().map(|trace| trace.id).collect();
         let mut roots = HashMap::new();
-        let mut by_project: HashMap<i64, Vec<String>> = HashMap::new();
-        for trace in &traces {
-            by_project.entry(trace.project_id).or_default().push(trace.trace_id.clone());
-        }
-        for (project_id, trace_ids) in by_project {
-            let limit = trace_ids.len() as i64 * 4;
-            let query = SpanQuery {
-                project_id,
-                sort: SpanSort::StartTime,
-                descending: false,
-                limit,
-                cursor: None,
-                start_ns: None,
-                end_ns: None,
-                trace_ids,
-                span_ids: Vec::new(),
-                parent_id: Some(None),
-                names: Vec::new(),
-                span_kinds: Vec::new(),
-                status_codes: Vec::new(),
-                model_names: Vec::new(),
-                attributes: Vec::new(),
-                condition: None,
-            };
-            for span in self.0.list_spans(&query).await.map_err(Arc::new)? {
-                roots.entry(span.trace_id.clone()).or_insert(span);
-            }
+        for span in self.0.root_spans_of_traces(&rowids).await.map_err(Arc::new)? {
+            roots.entry(span.trace_id.clone()).or_insert(span);
         }
         let mut turns: HashMap<String, Vec<Turn>> = HashMap::new();
         for trace in traces {

@@ -387,6 +387,7 @@ pub async fn query(
     let plan = plan(body)?;
     // A project the caller does not see answers as an unknown one: no spans.
     let project = state.store.project_by_name(&project_name).await?.filter(|p| principal.sees(p.id));
+    let _scan = state.store.begin_scan()?;
     let mut budget = ScanBudget::new(MAX_SCANNED_ROWS);
     let mut frames = Vec::with_capacity(plan.dsls.len());
     for dsl in &plan.dsls {
