@@ -201,8 +201,11 @@ impl Store {
                 .after_release(|conn, _| Box::pin(async move { Ok(in_autocommit(conn)) }))
         };
         let write = pool(6).connect_with(options.clone()).await?;
-        let read =
-            pool(8).connect_with(options.options([("statement_timeout", read_limit.postgres_setting())])).await?;
+        // No JIT for reads: the UI's reads take milliseconds, and on statistics not yet analyzed
+        // after a large load the planner's cost estimates start a compilation that alone took
+        // longer than the query (a sessions page: 443 ms with it, 9 ms without).
+        let read_settings = [("statement_timeout", read_limit.postgres_setting()), ("jit", "off".to_owned())];
+        let read = pool(8).connect_with(options.options(read_settings)).await?;
         Ok(Pools::Postgres { read, write })
     }
 

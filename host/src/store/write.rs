@@ -10,7 +10,7 @@ use super::{Pools, Result, Store};
 use crate::model::SpanRecord;
 use crate::time::now_ns;
 
-/// Rows per multi-row session or trace upsert (5 parameters a row).
+/// Rows per multi-row session or trace upsert (up to 8 parameters a row).
 const AGGREGATE_ROWS_PER_STATEMENT: usize = 1000;
 
 /// What a batch write did.
@@ -59,6 +59,9 @@ macro_rules! write_batch_in {
     ($store:expr, $conn:expr, $db:ty, $spans:expr, $insert_spans:path) => {{
         let mut tx = sqlx::Connection::begin($conn).await?;
         let mut project_ids = HashMap::new();
+        // Cached only once committed: another lane that used the id of a project this
+        // transaction created would otherwise refer to a row it cannot see yet.
+        let mut created = Vec::new();
         for name in distinct_projects($spans) {
             let id = match $store.cached_project_id(&name) {
                 Some(id) => id,
@@ -67,7 +70,7 @@ macro_rules! write_batch_in {
                     let select = select_project_id_sql($store.dialect(), &name);
                     let args = select.arguments::<$db>()?;
                     let id: i64 = sqlx::query_scalar_with(select.text(), args).fetch_one(&mut *tx).await?;
-                    $store.cache_project_id(name.clone(), id);
+                    created.push((name.clone(), id));
                     id
                 }
             };
@@ -86,18 +89,25 @@ macro_rules! write_batch_in {
         }
         let rows = plan.span_rows(&trace_rowids);
         let stored = $insert_spans(&mut *tx, &rows).await?;
-        let new_rows: Vec<&SpanRow> = stored_rows(&rows, &stored).collect();
+        let (new_rows, skipped) = partition_stored(&rows, &stored);
         let buckets = rollups::batch_rollups(new_rows.iter().map(|r| (r.0, r.1)));
         let encoded = rollups::encode(&buckets)?;
         if let Some(sql) = rollups::insert_rollups(dialect, &encoded) {
             exec!(tx, $db, &sql);
         }
-        if let Some(sql) =
-            rollups::add_to_traces(dialect, &rollups::batch_trace_sums(new_rows.iter().map(|r| (r.0, r.2))))
-        {
+        // The trace upserts added every span of the batch to its trace's sums; take back the
+        // spans that were stored before (a client's retry).
+        let mut taken_back = rollups::batch_trace_sums(skipped.iter().map(|r| (r.0, r.2)));
+        for sums in taken_back.values_mut() {
+            *sums = (-sums.0, -sums.1, -sums.2);
+        }
+        if let Some(sql) = rollups::add_to_traces(dialect, &taken_back) {
             exec!(tx, $db, &sql);
         }
         tx.commit().await?;
+        for (name, id) in created {
+            $store.cache_project_id(name, id);
+        }
         let inserted = stored.len() as u64;
         WriteOutcome { inserted, duplicates: $spans.len() as u64 - inserted }
     }};
@@ -153,12 +163,15 @@ fn select_project_id_sql<'a>(dialect: Dialect, name: &'a str) -> Sql<'a> {
 }
 
 /// The rows whose span keys the insert returned (each key once: a span id repeated in the batch
-/// was stored once).
-fn stored_rows<'r, 'a>(rows: &'r [SpanRow<'a>], stored: &[i64]) -> impl Iterator<Item = &'r SpanRow<'a>> + 'r {
-    let all = stored.len() == rows.len();
-    let mut keys: std::collections::HashSet<i64> =
-        if all { Default::default() } else { stored.iter().copied().collect() };
-    rows.iter().filter(move |(span, _, _)| all || keys.remove(&span_key(&span.span_id).unwrap_or_default()))
+/// was stored once), and the others.
+type Partition<'r, 'a> = (Vec<&'r SpanRow<'a>>, Vec<&'r SpanRow<'a>>);
+
+fn partition_stored<'r, 'a>(rows: &'r [SpanRow<'a>], stored: &[i64]) -> Partition<'r, 'a> {
+    if stored.len() == rows.len() {
+        return (rows.iter().collect(), Vec::new());
+    }
+    let mut keys: std::collections::HashSet<i64> = stored.iter().copied().collect();
+    rows.iter().partition(|(span, _, _)| keys.remove(&span_key(&span.span_id).unwrap_or_default()))
 }
 
 /// The unique key of a span: its 8-byte id (16 hex digits) as a signed integer.
@@ -175,6 +188,8 @@ struct Extent<'a> {
     session_id: Option<&'a str>,
     start_ns: i64,
     end_ns: i64,
+    /// Tokens (prompt, completion) and cost of the LLM spans; kept for traces only.
+    sums: (i64, i64, f64),
 }
 
 impl Extent<'_> {
@@ -210,20 +225,19 @@ impl<'a> BatchPlan<'a> {
             };
             unique.push((span, project_id));
             let session_id = span.session_id.as_deref();
-            traces
-                .entry(span.trace_id.as_str())
-                .and_modify(|t| {
-                    t.widen(span.start_ns, span.end_ns);
-                    t.session_id = t.session_id.or(session_id);
-                })
-                .or_insert(Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns });
+            let extent =
+                || Extent { project_id, session_id, start_ns: span.start_ns, end_ns: span.end_ns, sums: (0, 0, 0.0) };
+            let trace = traces.entry(span.trace_id.as_str()).or_insert_with(extent);
+            trace.widen(span.start_ns, span.end_ns);
+            trace.session_id = trace.session_id.or(session_id);
+            let facts = rollups::facts_of(span);
+            if facts.is_llm {
+                trace.sums.0 += facts.token_prompt.unwrap_or(0);
+                trace.sums.1 += facts.token_completion.unwrap_or(0);
+                trace.sums.2 += facts.cost_total.unwrap_or(0.0);
+            }
             if let Some(session) = session_id {
-                sessions.entry(session).and_modify(|s| s.widen(span.start_ns, span.end_ns)).or_insert(Extent {
-                    project_id,
-                    session_id,
-                    start_ns: span.start_ns,
-                    end_ns: span.end_ns,
-                });
+                sessions.entry(session).or_insert_with(extent).widen(span.start_ns, span.end_ns);
             }
         }
         // Sorted keys give concurrent writers (PostgreSQL replicas) one lock order.
@@ -261,7 +275,10 @@ impl<'a> BatchPlan<'a> {
         let mut out = Vec::new();
         for chunk in self.traces.chunks(AGGREGATE_ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(dialect);
-            sql.push("INSERT INTO traces (trace_id, project_id, session_id, start_ns, end_ns) VALUES ");
+            sql.push(
+                "INSERT INTO traces (trace_id, project_id, session_id, start_ns, end_ns, token_prompt, \
+                 token_completion, cost_total) VALUES ",
+            );
             for (i, (id, e)) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -272,12 +289,18 @@ impl<'a> BatchPlan<'a> {
                     Param::OptStr(e.session_id),
                     Param::I64(e.start_ns),
                     Param::I64(e.end_ns),
+                    Param::I64(e.sums.0),
+                    Param::I64(e.sums.1),
+                    Param::F64(e.sums.2),
                 ]);
             }
             sql.push(&format!(
                 " ON CONFLICT (trace_id) DO UPDATE SET start_ns = {least}(traces.start_ns, excluded.start_ns), \
                  end_ns = {greatest}(traces.end_ns, excluded.end_ns), \
-                 session_id = COALESCE(traces.session_id, excluded.session_id) RETURNING id, trace_id"
+                 session_id = COALESCE(traces.session_id, excluded.session_id), \
+                 token_prompt = traces.token_prompt + excluded.token_prompt, \
+                 token_completion = traces.token_completion + excluded.token_completion, \
+                 cost_total = traces.cost_total + excluded.cost_total RETURNING id, trace_id"
             ));
             out.push(sql);
         }

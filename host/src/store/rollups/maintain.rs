@@ -130,6 +130,8 @@ impl Store {
         .push(&format!(") g ON r.project_id = g.project_id AND r.bucket_ns = g.bucket_ns) RETURNING {ROLLUP_COLUMNS}"));
         let rows: Vec<RollupRow> = tx.fetch_all(&sql).await?;
         if rows.is_empty() {
+            // Ended, not dropped: a connection handed back inside a transaction is closed.
+            tx.commit().await?;
             return Ok(0);
         }
         let merged_away = rows.len() as u64;
@@ -218,6 +220,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let below = backfill_mark(&mut tx).await?;
         if below <= 1 {
+            tx.commit().await?;
             return Ok(0);
         }
         let from = (below - BACKFILL_SPANS).max(1);

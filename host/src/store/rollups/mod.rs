@@ -22,7 +22,7 @@ use sketches_ddsketch::{Config, DDSketch};
 pub(crate) use dirty::{mark_span, mark_traces};
 pub use maintain::MaintainOutcome;
 pub(crate) use traces::{add_to_traces, recompute_without_span};
-pub(crate) use write::{batch_rollups, batch_trace_sums, encode, insert_rollups};
+pub(crate) use write::{batch_rollups, batch_trace_sums, encode, facts_of, insert_rollups};
 
 /// Width of a rollup bucket: one hour, in nanoseconds.
 pub const BUCKET_NS: i64 = 3_600_000_000_000;
