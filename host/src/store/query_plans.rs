@@ -12,7 +12,7 @@
 
 use super::reads::{SpanCursor, SpanQuery, SpanSort};
 use super::span_condition::{Comparison, Literal, Operand, SpanCondition, TextColumn};
-use super::temp_postgres::TempPostgres;
+use super::temp_postgres::{on_postgres, on_sqlite};
 use super::{Pools, Sql, Store};
 
 const TRACES: i64 = 250_000;
@@ -261,17 +261,10 @@ async fn every_span_read_path_searches_an_index(store: &Store) {
 
 #[tokio::test]
 async fn sqlite_span_reads_search_an_index() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(None, dir.path()).await.expect("store");
-    every_span_read_path_searches_an_index(&store).await;
+    on_sqlite(every_span_read_path_searches_an_index).await;
 }
 
 #[tokio::test]
 async fn postgres_span_reads_search_an_index() {
-    let Some(db) = TempPostgres::create("query_plans").await else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(Some(&db.url), dir.path()).await.expect("store");
-    every_span_read_path_searches_an_index(&store).await;
-    store.close().await;
-    db.drop().await;
+    on_postgres("query_plans", every_span_read_path_searches_an_index).await;
 }

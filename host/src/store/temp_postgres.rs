@@ -4,6 +4,27 @@
 
 use sqlx::{Connection, PgConnection};
 
+use super::Store;
+
+/// Runs `test` against a store on a fresh SQLite file.
+pub async fn on_sqlite(test: impl AsyncFnOnce(&Store)) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(None, dir.path()).await.expect("store");
+    test(&store).await;
+    store.close().await;
+}
+
+/// Runs `test` against a store on a fresh PostgreSQL database named after `prefix`; skipped
+/// (loudly) outside CI when no server answers.
+pub async fn on_postgres(prefix: &str, test: impl AsyncFnOnce(&Store)) {
+    let Some(db) = TempPostgres::create(prefix).await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(Some(&db.url), dir.path()).await.expect("store");
+    test(&store).await;
+    store.close().await;
+    db.drop().await;
+}
+
 /// A database created for one test and dropped by [`TempPostgres::drop`].
 pub struct TempPostgres {
     admin: String,

@@ -8,7 +8,7 @@ use super::maintain::{facts_sql, fold, FactRow};
 use super::{bucket_of, cost_of, Rollup, BUCKET_NS};
 use crate::model::SpanRecord;
 use crate::store::sql::Param;
-use crate::store::temp_postgres::TempPostgres;
+use crate::store::temp_postgres::{on_postgres, on_sqlite};
 use crate::store::Store;
 
 /// Start of the test's first hour: an arbitrary hour boundary.
@@ -184,19 +184,12 @@ async fn rollups_stay_true(store: &Store) {
 
 #[tokio::test]
 async fn sqlite_rollups_equal_a_recomputation() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(None, dir.path()).await.expect("store");
-    rollups_stay_true(&store).await;
+    on_sqlite(rollups_stay_true).await;
 }
 
 #[tokio::test]
 async fn postgres_rollups_equal_a_recomputation() {
-    let Some(db) = TempPostgres::create("rollups").await else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(Some(&db.url), dir.path()).await.expect("store");
-    rollups_stay_true(&store).await;
-    store.close().await;
-    db.drop().await;
+    on_postgres("rollups", rollups_stay_true).await;
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::super::filter::{self, matches};
 use super::super::Span;
 use super::*;
 use crate::model::SpanRecord;
-use crate::store::temp_postgres::TempPostgres;
+use crate::store::temp_postgres::{on_postgres, on_sqlite};
 use crate::store::{SpanQuery, SpanSort, Store};
 
 /// Spans whose fields and attributes cover the types and edge cases the evaluator tells apart.
@@ -180,19 +180,12 @@ async fn database_agrees_with_the_evaluator(store: &Store) {
 
 #[tokio::test]
 async fn sqlite_selects_what_the_evaluator_keeps() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(None, dir.path()).await.expect("store");
-    database_agrees_with_the_evaluator(&store).await;
+    on_sqlite(database_agrees_with_the_evaluator).await;
 }
 
 #[tokio::test]
 async fn postgres_selects_what_the_evaluator_keeps() {
-    let Some(db) = TempPostgres::create("pushdown").await else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(Some(&db.url), dir.path()).await.expect("store");
-    database_agrees_with_the_evaluator(&store).await;
-    store.close().await;
-    db.drop().await;
+    on_postgres("pushdown", database_agrees_with_the_evaluator).await;
 }
 
 #[test]
